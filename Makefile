@@ -1,0 +1,47 @@
+# Beckon's front door. `make help` lists the targets.
+GO      ?= go
+BIN     := bin/beckon
+export BROWSERSLIST_IGNORE_OLD_DATA := 1
+
+.DEFAULT_GOAL := help
+.PHONY: help run build test bench generate css audit clean
+
+help: ## list the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+run: ## run the server on the embedded SQLite default (./data/beckon.db)
+	@mkdir -p data
+	$(GO) run ./cmd/web serve
+
+build: ## build the binary into bin/beckon
+	CGO_ENABLED=1 $(GO) build -o $(BIN) ./cmd/web
+
+test: ## vet, then every test (browser tests included) with the race detector
+	$(GO) vet ./...
+	$(GO) test -race -count=1 -timeout 15m ./...
+
+bench: ## Go benchmarks, then the load run against the real server (figures: docs/performance.md)
+	$(GO) test -run='^$$' -bench=. -benchmem -count=1 -timeout 30m ./...
+	@if [ -d cmd/loadtest ]; then $(GO) run ./cmd/loadtest; fi
+
+generate: ## regenerate the templ components (*_templ.go, committed)
+	$(GO) tool templ generate
+
+node_modules: package-lock.json
+	npm ci --no-audit --no-fund
+	@touch node_modules
+
+css: node_modules ## rebuild static/css/app.css with Tailwind (committed)
+	npm run --silent css
+
+audit: node_modules ## gofmt, vet, staticcheck, and fail when generated files are stale
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
+	$(GO) tool templ generate
+	npm run --silent css
+	@if [ -n "$$(git status --porcelain -- views static)" ]; then \
+		echo "generated files are stale: run 'make generate css' and commit:"; git status --porcelain -- views static; exit 1; fi
+
+clean: ## remove built files
+	rm -rf bin

@@ -1,0 +1,214 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+
+	"github.com/beckon-app/beckon/models"
+)
+
+// command is one subcommand of the binary.
+type command func(ctx context.Context, env *environment, name string, args []string) error
+
+var commands = map[string]command{
+	"serve":              serve,
+	"migrate":            migrateCmd,
+	"createuser":         createUserCmd,
+	"grant":              grantCmd,
+	"expire-invitations": expireInvitationsCmd,
+}
+
+// openFromEnv opens the app that the BECKON_* variables describe, for the
+// commands other than serve (which also takes them as flags).
+func openFromEnv(ctx context.Context, env *environment) (*app, error) {
+	cfg, _, err := parseConfig("beckon", nil, env.getenv, env.stderr)
+	if err != nil {
+		return nil, err
+	}
+	logger := slog.New(slog.NewTextHandler(env.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	return openApp(ctx, cfg, logger)
+}
+
+// newFlags is a flag set whose errors are usage errors, written to stderr.
+func newFlags(env *environment, name string) *flag.FlagSet {
+	fs := flag.NewFlagSet("beckon "+name, flag.ContinueOnError)
+	fs.SetOutput(env.stderr)
+	return fs
+}
+
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		return usageError{err}
+	}
+	return nil
+}
+
+// migrateCmd applies the migrations (every command does on open; this one
+// does only that).
+func migrateCmd(ctx context.Context, env *environment, name string, args []string) error {
+	if len(args) > 0 {
+		return usageError{errors.New("usage: beckon migrate")}
+	}
+	cfg, _, err := parseConfig("beckon", nil, env.getenv, env.stderr)
+	if err != nil {
+		return err
+	}
+	db, err := models.Open(cfg.DB)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	applied, err := models.Migrate(ctx, db)
+	if err != nil {
+		return err
+	}
+	if len(applied) == 0 {
+		fmt.Fprintln(env.stdout, "database is up to date")
+		return nil
+	}
+	fmt.Fprintf(env.stdout, "applied %d migrations: %s\n", len(applied), strings.Join(applied, ", "))
+	return nil
+}
+
+// createUserCmd creates a user whose address the operator vouches for.
+func createUserCmd(ctx context.Context, env *environment, name string, args []string) error {
+	fs := newFlags(env, name)
+	email := fs.String("email", "", "the user's email address (required)")
+	username := fs.String("username", "", "the user's username (required)")
+	display := fs.String("name", "", "display name")
+	staff := fs.Bool("staff", false, "give the staff flag")
+	superuser := fs.Bool("superuser", false, "give the superuser flag")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usageError{fmt.Errorf("unexpected arguments %q", fs.Args())}
+	}
+	password, err := readPassword(env.stdin)
+	if err != nil {
+		return usageError{err}
+	}
+	nu := models.NewUser{
+		Email: strings.TrimSpace(*email), Username: models.NormalizeUsername(*username), Name: strings.TrimSpace(*display),
+		Password: password, Staff: *staff || *superuser, Superuser: *superuser, Verified: true,
+	}
+	var v models.Validator
+	models.CheckSignup(&v, nu.Email, nu.Username, nu.Password)
+	models.CheckName(&v, "name", nu.Name)
+	if !v.Valid() {
+		var msgs []string
+		for _, field := range []string{"email", "username", "name", "password"} {
+			if msg, ok := v.Errors[field]; ok {
+				msgs = append(msgs, field+": "+msg)
+			}
+		}
+		return usageError{errors.New(strings.Join(msgs, "; "))}
+	}
+	a, err := openFromEnv(ctx, env)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	u, err := a.store.Users.Create(ctx, nu)
+	switch {
+	case errors.Is(err, models.ErrDuplicateEmail):
+		return usageError{fmt.Errorf("an account with email %s already exists", nu.Email)}
+	case errors.Is(err, models.ErrDuplicateUsername):
+		return usageError{fmt.Errorf("the username %s is taken", nu.Username)}
+	case err != nil:
+		return err
+	}
+	role := "member"
+	if u.Superuser {
+		role = "superuser"
+	} else if u.Staff {
+		role = "staff"
+	}
+	fmt.Fprintf(env.stdout, "created %s @%s <%s> (id %d)\n", role, u.Username, u.Email, u.ID)
+	return nil
+}
+
+// readPassword reads one line from r, without its line ending.
+func readPassword(r io.Reader) (string, error) {
+	line, err := bufio.NewReader(r).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return "", fmt.Errorf("read password from standard input: %w", err)
+	}
+	line = strings.TrimRight(line, "\r\n")
+	if line == "" {
+		return "", errors.New("give the password as one line on standard input")
+	}
+	return line, nil
+}
+
+// grantCmd handles "grant manage_invites E".
+func grantCmd(ctx context.Context, env *environment, name string, args []string) error {
+	if len(args) != 2 || args[0] != "manage_invites" {
+		return usageError{errors.New("usage: beckon grant manage_invites EMAIL")}
+	}
+	a, err := openFromEnv(ctx, env)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	u, err := a.store.Users.GrantManageInvites(ctx, args[1])
+	if errors.Is(err, models.ErrNoRecord) {
+		return usageError{fmt.Errorf("no account has the email %s", args[1])}
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(env.stdout, "granted manage_invites to @%s <%s>\n", u.Username, u.Email)
+	return nil
+}
+
+// expireInvitationsCmd runs the expiry sweep once.
+func expireInvitationsCmd(ctx context.Context, env *environment, name string, args []string) error {
+	if len(args) > 0 {
+		return usageError{errors.New("usage: beckon expire-invitations")}
+	}
+	a, err := openFromEnv(ctx, env)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	n, err := a.store.Invitations.ExpireDue(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(env.stdout, "expired %s\n", plural(n, "invitation", "invitations"))
+	return nil
+}
+
+// plural is "1 user", "48,210 users".
+func plural(n int, one, many string) string {
+	word := many
+	if n == 1 {
+		word = one
+	}
+	return thousands(n) + " " + word
+}
+
+// thousands writes n with comma separators.
+func thousands(n int) string {
+	s := fmt.Sprint(n)
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	var b strings.Builder
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	if neg {
+		return "-" + b.String()
+	}
+	return b.String()
+}

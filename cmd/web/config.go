@@ -1,0 +1,137 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/mail"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// config is the server's configuration: each value from its BECKON_
+// environment variable, overridden by the flag of the same name.
+type config struct {
+	Addr              string
+	DB                string
+	BaseURL           string
+	SiteName          string
+	Signup            string
+	InviteExpiry      time.Duration
+	DefaultAllocation int
+	SMTPURL           string
+	MailFrom          string
+	InviteRate        int
+	RecipientRate     int
+}
+
+// setting is one configuration value: its variable, flag and default.
+type setting struct {
+	env, flag, def, usage string
+}
+
+var settings = []setting{
+	{"BECKON_ADDR", "addr", ":8080", "address to listen on"},
+	{"BECKON_DB", "db", "./data/beckon.db", "SQLite database file (its folder is created)"},
+	{"BECKON_BASE_URL", "base-url", "http://localhost:8080", "public URL of the site, for links in emails; https makes cookies Secure"},
+	{"BECKON_SITE_NAME", "site-name", "Beckon", "the site's name"},
+	{"BECKON_SIGNUP", "signup", "invite-only", "who may sign up: invite-only or open"},
+	{"BECKON_INVITE_EXPIRY", "invite-expiry", "168h", "how long an invitation link stays valid (a Go duration)"},
+	{"BECKON_DEFAULT_INVITE_ALLOCATION", "default-invite-allocation", "0", "invitations a new member starts with; -1 for unlimited"},
+	{"BECKON_SMTP_URL", "smtp-url", "", "smtp://user:pass@host:587 to send email; empty writes emails to the log"},
+	{"BECKON_MAIL_FROM", "mail-from", "Beckon <no-reply@localhost>", "sender of the site's emails"},
+	{"BECKON_INVITE_RATE", "invite-rate", "20", "invitations one member may send an hour; 0 for no limit"},
+	{"BECKON_RECIPIENT_RATE", "recipient-rate", "3", "invitation emails one address may receive a day; 0 for no limit"},
+}
+
+// parseConfig reads the environment through getenv, then the flags in args,
+// and checks every value. A bad value is a usage error.
+func parseConfig(name string, args []string, getenv func(string) string, stderr io.Writer) (config, []string, error) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	raw := map[string]*string{}
+	for _, s := range settings {
+		def := s.def
+		if v, ok := lookup(getenv, s.env); ok {
+			def = v
+		}
+		raw[s.env] = fs.String(s.flag, def, s.usage+" ("+s.env+")")
+	}
+	if err := fs.Parse(args); err != nil {
+		return config{}, nil, usageError{err}
+	}
+	var c config
+	var errs []string
+	bad := func(env, msg string) { errs = append(errs, fmt.Sprintf("%s: %s", env, msg)) }
+	get := func(env string) string { return strings.TrimSpace(*raw[env]) }
+
+	c.Addr = get("BECKON_ADDR")
+	if _, port, err := net.SplitHostPort(c.Addr); err != nil || port == "" {
+		bad("BECKON_ADDR", fmt.Sprintf("%q is not host:port (for example :8080)", c.Addr))
+	}
+	c.DB = get("BECKON_DB")
+	if c.DB == "" {
+		bad("BECKON_DB", "must name a file")
+	}
+	c.BaseURL = strings.TrimRight(get("BECKON_BASE_URL"), "/")
+	if u, err := url.Parse(c.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		bad("BECKON_BASE_URL", fmt.Sprintf("%q is not an http or https URL", c.BaseURL))
+	}
+	c.SiteName = get("BECKON_SITE_NAME")
+	if c.SiteName == "" {
+		bad("BECKON_SITE_NAME", "must not be empty")
+	}
+	c.Signup = get("BECKON_SIGNUP")
+	if c.Signup != "invite-only" && c.Signup != "open" {
+		bad("BECKON_SIGNUP", fmt.Sprintf("%q is neither invite-only nor open", c.Signup))
+	}
+	if d, err := time.ParseDuration(get("BECKON_INVITE_EXPIRY")); err != nil || d <= 0 {
+		bad("BECKON_INVITE_EXPIRY", fmt.Sprintf("%q is not a positive Go duration (for example 168h)", get("BECKON_INVITE_EXPIRY")))
+	} else {
+		c.InviteExpiry = d
+	}
+	if n, err := strconv.Atoi(get("BECKON_DEFAULT_INVITE_ALLOCATION")); err != nil || n < -1 || n > 1_000_000 {
+		bad("BECKON_DEFAULT_INVITE_ALLOCATION", "must be a whole number from 0 to 1000000, or -1 for unlimited")
+	} else {
+		c.DefaultAllocation = n
+	}
+	c.SMTPURL = get("BECKON_SMTP_URL")
+	if c.SMTPURL != "" {
+		if u, err := url.Parse(c.SMTPURL); err != nil || (u.Scheme != "smtp" && u.Scheme != "smtps") || u.Hostname() == "" {
+			bad("BECKON_SMTP_URL", "must look like smtp://user:pass@host:587") // never echo it: it holds a password
+		}
+	}
+	c.MailFrom = get("BECKON_MAIL_FROM")
+	if _, err := mail.ParseAddress(c.MailFrom); err != nil {
+		bad("BECKON_MAIL_FROM", fmt.Sprintf("%q is not an email address", c.MailFrom))
+	}
+	for _, r := range []struct {
+		env string
+		dst *int
+	}{{"BECKON_INVITE_RATE", &c.InviteRate}, {"BECKON_RECIPIENT_RATE", &c.RecipientRate}} {
+		n, err := strconv.Atoi(get(r.env))
+		if err != nil || n < 0 {
+			bad(r.env, "must be a whole number, 0 or more (0 turns the limit off)")
+			continue
+		}
+		*r.dst = n
+	}
+	if len(errs) > 0 {
+		return config{}, nil, usageError{fmt.Errorf("bad configuration:\n  %s", strings.Join(errs, "\n  "))}
+	}
+	return c, fs.Args(), nil
+}
+
+func lookup(getenv func(string) string, key string) (string, bool) {
+	v := getenv(key)
+	return v, v != ""
+}
+
+// usageError is a mistake in the command line or configuration: exit status 2.
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() }
+func (e usageError) Unwrap() error { return e.err }

@@ -1,0 +1,120 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/alexedwards/scs/sqlite3store"
+
+	"github.com/beckon-app/beckon/handlers"
+	"github.com/beckon-app/beckon/mail"
+	"github.com/beckon-app/beckon/models"
+)
+
+// serve runs the web server until ctx is cancelled (SIGINT or SIGTERM), then
+// drains requests and background work.
+func serve(ctx context.Context, env *environment, name string, args []string) error {
+	cfg, rest, err := parseConfig(name, args, env.getenv, env.stderr)
+	if err != nil {
+		return err
+	}
+	if len(rest) > 0 {
+		return usageError{fmt.Errorf("serve takes no arguments, got %q", rest)}
+	}
+	logger := slog.New(slog.NewTextHandler(env.stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	app, err := openApp(ctx, cfg, logger)
+	if err != nil {
+		return err
+	}
+	defer app.close()
+
+	var sender mail.Sender = mail.LogSender{Logger: logger, From: cfg.MailFrom}
+	if cfg.SMTPURL != "" {
+		s, err := mail.NewSMTPSender(cfg.SMTPURL, cfg.MailFrom)
+		if err != nil {
+			return usageError{fmt.Errorf("BECKON_SMTP_URL: %w", err)}
+		}
+		sender = s
+	}
+	deliverer := mail.NewDeliverer(app.store.Outbox, sender, logger, mail.DelivererOptions{})
+
+	store := sqlite3store.NewWithCleanupInterval(app.db, 10*time.Minute)
+	defer store.StopCleanup()
+	sessions := handlers.NewSessionManager(store, strings.HasPrefix(cfg.BaseURL, "https://"))
+	h := handlers.New(logger, app.store, sessions, handlers.Config{
+		SiteName:   cfg.SiteName,
+		BaseURL:    cfg.BaseURL,
+		SignupOpen: cfg.Signup == "open",
+	})
+
+	srv := &http.Server{
+		Addr:              cfg.Addr,
+		Handler:           h.Routes(),
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       15 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+	}
+	logger.Info("listening", "addr", ln.Addr().String(), "base_url", cfg.BaseURL, "db", cfg.DB, "signup", cfg.Signup)
+	if any, err := app.store.Users.Any(ctx); err == nil && !any {
+		logger.Info("no account exists yet: create the first administrator at " + cfg.BaseURL + "/setup")
+		fmt.Fprintf(env.stdout, "\n  Create the first administrator: %s/setup\n\n", cfg.BaseURL)
+	}
+
+	// Background work: email delivery and the invitation expiry sweep.
+	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
+	var wg sync.WaitGroup
+	wg.Go(func() { deliverer.Run(bg, 15*time.Second) })
+	wg.Go(func() { sweepExpired(bg, app.store, logger, time.Minute) })
+
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+	select {
+	case err := <-serveErr:
+		stopBG()
+		wg.Wait()
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	logger.Info("shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	err = srv.Shutdown(shutdownCtx)
+	stopBG()
+	wg.Wait()
+	if err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	logger.Info("stopped")
+	return nil
+}
+
+// sweepExpired ends overdue invitations every interval until ctx is done.
+func sweepExpired(ctx context.Context, store *models.Store, logger *slog.Logger, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		if n, err := store.Invitations.ExpireDue(ctx); err != nil && ctx.Err() == nil {
+			logger.Error("expiry sweep failed", "err", err)
+		} else if n > 0 {
+			logger.Info("expired invitations", "count", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}

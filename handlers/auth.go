@@ -1,0 +1,219 @@
+package handlers
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/beckon-app/beckon/models"
+	"github.com/beckon-app/beckon/views"
+)
+
+const loginFailed = "That email or username and password do not match an account."
+
+// login handles GET /login.
+func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
+	if _, ok := currentUser(r); ok {
+		redirect(w, r, safeNext(r.URL.Query().Get("next")))
+		return
+	}
+	h.render(w, r, http.StatusOK, views.LoginPage(h.layout(r, "Sign in"), views.LoginForm{Next: r.URL.Query().Get("next")}))
+}
+
+// loginPost handles POST /login. Every failure gets the same message; attempts
+// are limited per client address and per account.
+func (h *Handler) loginPost(w http.ResponseWriter, r *http.Request) {
+	if err := r.ParseForm(); err != nil {
+		h.badForm(w, r)
+		return
+	}
+	form := views.LoginForm{Login: strings.TrimSpace(r.PostForm.Get("login")), Next: r.PostForm.Get("next")}
+	password := r.PostForm.Get("password")
+	now := time.Now()
+	if ok, wait := h.loginByIP.allow(clientIP(r), now); !ok {
+		h.tooMany(w, r, int(wait.Seconds())+1, "Too many sign-in attempts from your network. Try again in a few minutes.")
+		return
+	}
+	accountKey := models.EmailKey(form.Login)
+	if ok, wait := h.loginByAccount.allow(accountKey, now); !ok {
+		h.tooMany(w, r, int(wait.Seconds())+1, "Too many sign-in attempts for this account. Try again in a few minutes.")
+		return
+	}
+	u, err := h.store.Users.Authenticate(r.Context(), form.Login, password)
+	if errors.Is(err, models.ErrInvalidCredentials) {
+		form.Error = loginFailed
+		h.render(w, r, http.StatusUnprocessableEntity, views.LoginPage(h.layout(r, "Sign in"), form))
+		return
+	}
+	if err != nil {
+		h.serverError(w, r, err)
+		return
+	}
+	h.loginByAccount.reset(accountKey)
+	if err := h.signIn(r, u); err != nil {
+		h.serverError(w, r, err)
+		return
+	}
+	redirect(w, r, safeNext(form.Next))
+}
+
+// signIn starts a session for u with a fresh token (against session fixation).
+func (h *Handler) signIn(r *http.Request, u models.User) error {
+	if err := h.sessions.RenewToken(r.Context()); err != nil {
+		return fmt.Errorf("renew session: %w", err)
+	}
+	h.sessions.Put(r.Context(), sessionUserID, u.ID)
+	return nil
+}
+
+// logoutPost handles POST /logout.
+func (h *Handler) logoutPost(w http.ResponseWriter, r *http.Request) {
+	if err := h.sessions.RenewToken(r.Context()); err != nil {
+		h.serverError(w, r, err)
+		return
+	}
+	h.sessions.Remove(r.Context(), sessionUserID)
+	h.flash(r, "You are signed out.")
+	redirect(w, r, "/")
+}
+
+// signup handles GET /signup: the form in open mode, the invitation-only page otherwise.
+func (h *Handler) signup(w http.ResponseWriter, r *http.Request) {
+	if _, ok := currentUser(r); ok {
+		redirect(w, r, "/")
+		return
+	}
+	if !h.cfg.SignupOpen {
+		h.render(w, r, http.StatusOK, views.InviteOnlyPage(h.layout(r, "Join")))
+		return
+	}
+	h.render(w, r, http.StatusOK, views.SignupPage(h.layout(r, "Join"), views.SignupForm{}))
+}
+
+// signupPost handles POST /signup.
+func (h *Handler) signupPost(w http.ResponseWriter, r *http.Request) {
+	if !h.cfg.SignupOpen {
+		h.errorPage(w, r, http.StatusForbidden, "Joining is by invitation", "Ask a member to invite you, then follow the link in their email.")
+		return
+	}
+	nu, form, ok := h.decodeSignup(w, r)
+	if !ok {
+		if form.Errors != nil {
+			h.render(w, r, http.StatusUnprocessableEntity, views.SignupPage(h.layout(r, "Join"), form))
+		}
+		return
+	}
+	u, err := h.store.Users.Create(r.Context(), nu)
+	if signupConflict(err, &form) {
+		h.render(w, r, http.StatusUnprocessableEntity, views.SignupPage(h.layout(r, "Join"), form))
+		return
+	}
+	if err != nil {
+		h.serverError(w, r, err)
+		return
+	}
+	if err := h.signIn(r, u); err != nil {
+		h.serverError(w, r, err)
+		return
+	}
+	h.flash(r, "Welcome! We sent a link to "+u.Email+" to confirm your address.")
+	redirect(w, r, "/")
+}
+
+// decodeSignup reads and checks the account fields. When ok is false either
+// the answer was written (a bad body), or form.Errors says what to fix.
+func (h *Handler) decodeSignup(w http.ResponseWriter, r *http.Request) (models.NewUser, views.SignupForm, bool) {
+	if err := r.ParseForm(); err != nil {
+		h.badForm(w, r)
+		return models.NewUser{}, views.SignupForm{}, false
+	}
+	nu := models.NewUser{
+		Email:    strings.TrimSpace(r.PostForm.Get("email")),
+		Username: models.NormalizeUsername(r.PostForm.Get("username")),
+		Name:     strings.TrimSpace(r.PostForm.Get("name")),
+		Password: r.PostForm.Get("password"),
+	}
+	form := views.SignupForm{Email: nu.Email, Username: nu.Username, Name: nu.Name}
+	var v models.Validator
+	models.CheckSignup(&v, nu.Email, nu.Username, nu.Password)
+	models.CheckName(&v, "name", nu.Name)
+	if !v.Valid() {
+		form.Errors = v.Errors
+		return nu, form, false
+	}
+	return nu, form, true
+}
+
+// signupConflict puts a uniqueness error from models next to its field and
+// reports whether it did.
+func signupConflict(err error, form *views.SignupForm) bool {
+	switch {
+	case errors.Is(err, models.ErrDuplicateEmail):
+		form.Errors = views.FieldErrors{"email": "An account with this email address already exists."}
+	case errors.Is(err, models.ErrDuplicateUsername):
+		form.Errors = views.FieldErrors{"username": "That username is taken."}
+	default:
+		return false
+	}
+	return true
+}
+
+// badForm answers a body that could not be parsed (too large, malformed).
+func (h *Handler) badForm(w http.ResponseWriter, r *http.Request) {
+	h.errorPage(w, r, http.StatusBadRequest, "Bad request", "The form could not be read. Please go back and try again.")
+}
+
+// setup handles GET /setup, which exists only while no user does.
+func (h *Handler) setup(w http.ResponseWriter, r *http.Request) {
+	any, err := h.store.Users.Any(r.Context())
+	if err != nil {
+		h.serverError(w, r, err)
+		return
+	}
+	if any {
+		h.notFound(w, r)
+		return
+	}
+	h.render(w, r, http.StatusOK, views.SetupPage(h.layout(r, "Set up"), views.SignupForm{}))
+}
+
+// setupPost handles POST /setup: the first account, a verified superuser.
+func (h *Handler) setupPost(w http.ResponseWriter, r *http.Request) {
+	any, err := h.store.Users.Any(r.Context())
+	if err != nil {
+		h.serverError(w, r, err)
+		return
+	}
+	if any {
+		h.notFound(w, r)
+		return
+	}
+	nu, form, ok := h.decodeSignup(w, r)
+	if !ok {
+		if form.Errors != nil {
+			h.render(w, r, http.StatusUnprocessableEntity, views.SetupPage(h.layout(r, "Set up"), form))
+		}
+		return
+	}
+	u, err := h.store.Users.CreateFirst(r.Context(), nu)
+	if errors.Is(err, models.ErrSetupDone) {
+		h.notFound(w, r)
+		return
+	}
+	if signupConflict(err, &form) {
+		h.render(w, r, http.StatusUnprocessableEntity, views.SetupPage(h.layout(r, "Set up"), form))
+		return
+	}
+	if err != nil {
+		h.serverError(w, r, err)
+		return
+	}
+	if err := h.signIn(r, u); err != nil {
+		h.serverError(w, r, err)
+		return
+	}
+	h.flash(r, "Your administrator account is ready.")
+	redirect(w, r, "/")
+}

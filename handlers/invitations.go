@@ -1,0 +1,242 @@
+package handlers
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/beckon-app/beckon/models"
+	"github.com/beckon-app/beckon/views"
+)
+
+const (
+	recentInvitations  = 10 // on the home page
+	invitationsPerPage = 25
+)
+
+// invitePanel renders the member's home: counter, invite form, recent invitations.
+func (h *Handler) invitePanel(w http.ResponseWriter, r *http.Request) {
+	u, _ := currentUser(r)
+	h.renderPanel(w, r, http.StatusOK, u, views.InviteForm{})
+}
+
+func (h *Handler) renderPanel(w http.ResponseWriter, r *http.Request, status int, u models.User, form views.InviteForm) {
+	recent, err := h.recentList(r, u.ID)
+	if err != nil {
+		h.serverError(w, r, err)
+		return
+	}
+	l := h.layout(r, "Invite")
+	l.User = u
+	h.render(w, r, status, views.InvitePanelPage(l, views.InvitePanel{User: u, Form: form, Recent: recent}))
+}
+
+func (h *Handler) recentList(r *http.Request, userID int64) (views.SentList, error) {
+	invs, total, err := h.store.Invitations.List(r.Context(), models.ListFilter{InviterID: userID, PerPage: recentInvitations})
+	return views.SentList{Invitations: invs, Total: total, Page: 1, PerPage: recentInvitations, Now: time.Now(), Compact: true}, err
+}
+
+// invitationCreatePost handles POST /invitations: the checks of SPEC section
+// 5 in order, each with its message next to the field. With htmx the answer
+// is the form (cleared, or with its errors) and, out of band, the counters
+// and the list; without, a redirect with a flash, or the page again with 422.
+func (h *Handler) invitationCreatePost(w http.ResponseWriter, r *http.Request) {
+	u, _ := currentUser(r)
+	if err := r.ParseForm(); err != nil {
+		h.badForm(w, r)
+		return
+	}
+	form := views.InviteForm{Email: strings.TrimSpace(r.PostForm.Get("email")), Note: strings.TrimSpace(r.PostForm.Get("note"))}
+	if !u.Verified() {
+		h.errorPage(w, r, http.StatusForbidden, "Confirm your email first", "Confirm your email address before sending invitations.")
+		return
+	}
+	var v models.Validator
+	models.CheckInvitation(&v, form.Email, form.Note)
+	if !v.Valid() {
+		form.Errors = v.Errors
+		h.inviteFormAgain(w, r, http.StatusUnprocessableEntity, u, form)
+		return
+	}
+	inv, alloc, err := h.store.Invitations.Create(r.Context(), u.ID, form.Email, form.Note, 0)
+	var rl *models.RateLimitError
+	switch {
+	case err == nil:
+	case errors.As(err, &rl):
+		w.Header().Set("Retry-After", strconv.Itoa(rl.RetryAfter))
+		form.Problem = rl.Reason
+		h.inviteFormAgain(w, r, http.StatusTooManyRequests, u, form)
+		return
+	case errors.Is(err, models.ErrNotVerified):
+		h.errorPage(w, r, http.StatusForbidden, "Confirm your email first", "Confirm your email address before sending invitations.")
+		return
+	default:
+		if msg, ok := inviteErrorMessage(err, form.Email); ok {
+			form.Errors = views.FieldErrors{"email": msg}
+			if errors.Is(err, models.ErrNoInvitesLeft) {
+				u.Allocation, _ = h.store.Users.Allocation(r.Context(), u.ID)
+			}
+			h.inviteFormAgain(w, r, http.StatusUnprocessableEntity, u, form)
+			return
+		}
+		h.serverError(w, r, err)
+		return
+	}
+	u.Allocation = alloc
+	if !wantsFragment(r) {
+		h.flash(r, "Invitation sent to "+inv.Email+".")
+		redirect(w, r, "/")
+		return
+	}
+	recent, err := h.recentList(r, u.ID)
+	if err != nil {
+		h.serverError(w, r, err)
+		return
+	}
+	h.render(w, r, http.StatusOK, views.InviteCreated(u, views.InviteForm{}, recent))
+}
+
+// inviteErrorMessage is the message a model error puts next to the email
+// field, for the errors that are the user's to fix.
+func inviteErrorMessage(err error, email string) (string, bool) {
+	switch {
+	case errors.Is(err, models.ErrAlreadyMember):
+		return email + " is already a member.", true
+	case errors.Is(err, models.ErrAlreadyInvited):
+		return "You have already invited " + email + ".", true
+	case errors.Is(err, models.ErrNoInvitesLeft):
+		return "You have no invitations left.", true
+	}
+	return "", false
+}
+
+// inviteFormAgain answers an invitation that was not sent: the form with its
+// messages (a fragment for htmx), or the whole panel.
+func (h *Handler) inviteFormAgain(w http.ResponseWriter, r *http.Request, status int, u models.User, form views.InviteForm) {
+	if wantsFragment(r) {
+		// At zero left the form itself becomes the message.
+		if !u.Allocation.CanInvite() {
+			h.render(w, r, status, views.InviteCreated(u, form, mustList(h, r, u.ID)))
+			return
+		}
+		h.render(w, r, status, views.InviteFormBlock(u, form))
+		return
+	}
+	h.renderPanel(w, r, status, u, form)
+}
+
+// mustList is the recent list, or an empty one if it cannot be read (the
+// answer is about the form; the list is a courtesy).
+func mustList(h *Handler, r *http.Request, userID int64) views.SentList {
+	list, err := h.recentList(r, userID)
+	if err != nil {
+		h.logger.Error("recent invitations", "err", err)
+	}
+	return list
+}
+
+// invitationList handles GET /invitations: the member's sent list,
+// paginated (?page=) and filtered (?status=).
+func (h *Handler) invitationList(w http.ResponseWriter, r *http.Request) {
+	u, _ := currentUser(r)
+	q := r.URL.Query()
+	status := q.Get("status")
+	if status != "" && !models.ValidStatus(status) {
+		h.errorPage(w, r, http.StatusUnprocessableEntity, "Unknown status", "There is no invitation status called "+strconv.Quote(status)+".")
+		return
+	}
+	page, err := strconv.Atoi(q.Get("page"))
+	if err != nil || page < 1 {
+		page = 1
+	}
+	invs, total, err := h.store.Invitations.List(r.Context(), models.ListFilter{
+		InviterID: u.ID, Status: status, Page: page, PerPage: invitationsPerPage,
+	})
+	if err != nil {
+		h.serverError(w, r, err)
+		return
+	}
+	list := views.SentList{Invitations: invs, Total: total, Page: page, PerPage: invitationsPerPage, Status: status, Now: time.Now()}
+	h.render(w, r, http.StatusOK, views.InvitationsPage(h.layout(r, "Sent invitations"), list))
+}
+
+// invitationID reads {id}; ok is false (and the answer written) when it is not a number.
+func (h *Handler) invitationID(w http.ResponseWriter, r *http.Request) (int64, bool) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id < 1 {
+		h.notFound(w, r)
+		return 0, false
+	}
+	return id, true
+}
+
+// invitationResendPost handles POST /invitations/{id}/resend.
+func (h *Handler) invitationResendPost(w http.ResponseWriter, r *http.Request) {
+	u, _ := currentUser(r)
+	id, ok := h.invitationID(w, r)
+	if !ok {
+		return
+	}
+	inv, err := h.store.Invitations.Resend(r.Context(), u.ID, id)
+	h.invitationChanged(w, r, u, id, inv, err, "Sent the invitation to %s again, with a new link.")
+}
+
+// invitationRevokePost handles POST /invitations/{id}/revoke.
+func (h *Handler) invitationRevokePost(w http.ResponseWriter, r *http.Request) {
+	u, _ := currentUser(r)
+	id, ok := h.invitationID(w, r)
+	if !ok {
+		return
+	}
+	inv, err := h.store.Invitations.Revoke(r.Context(), u.ID, id)
+	h.invitationChanged(w, r, u, id, inv, err, "Withdrew the invitation to %s; you have it back.")
+}
+
+// invitationChanged answers a resend or revoke: for htmx the row and the
+// counters, otherwise a flash and a redirect back to the list.
+func (h *Handler) invitationChanged(w http.ResponseWriter, r *http.Request, u models.User, id int64, inv models.Invitation, err error, done string) {
+	var rl *models.RateLimitError
+	problem, status := "", http.StatusOK
+	switch {
+	case err == nil:
+	case errors.Is(err, models.ErrNoRecord):
+		h.notFound(w, r)
+		return
+	case errors.Is(err, models.ErrNotPending):
+		problem, status = "This invitation is no longer pending.", http.StatusUnprocessableEntity
+	case errors.As(err, &rl):
+		w.Header().Set("Retry-After", strconv.Itoa(rl.RetryAfter))
+		problem, status = rl.Reason, http.StatusTooManyRequests
+	default:
+		h.serverError(w, r, err)
+		return
+	}
+	back := safeNext(r.PostFormValue("next"))
+	if back == "/" && strings.HasPrefix(r.Referer(), h.cfg.BaseURL+"/invitations") {
+		back = "/invitations"
+	}
+	if !wantsFragment(r) {
+		if problem != "" {
+			h.errorPage(w, r, status, "Not done", problem)
+			return
+		}
+		h.flash(r, strings.Replace(done, "%s", inv.Email, 1))
+		redirect(w, r, back)
+		return
+	}
+	if problem != "" {
+		// Show the row as it is now, with the reason.
+		if inv, err = h.store.Invitations.GetForInviter(r.Context(), u.ID, id); err != nil {
+			h.modelError(w, r, err)
+			return
+		}
+	}
+	alloc, err := h.store.Users.Allocation(r.Context(), u.ID)
+	if err != nil {
+		h.serverError(w, r, err)
+		return
+	}
+	h.render(w, r, status, views.InvitationRowUpdate(inv, time.Now(), alloc, problem))
+}

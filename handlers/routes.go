@@ -1,0 +1,84 @@
+package handlers
+
+import (
+	"net/http"
+	"net/url"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/beckon-app/beckon/static"
+)
+
+// Routes is the whole URL map: every route, its middleware and who may call it.
+func (h *Handler) Routes() http.Handler {
+	r := chi.NewRouter()
+	r.Use(h.recoverPanic, h.logRequests, secureHeaders, h.crossOriginProtection())
+	r.NotFound(h.notFound)
+	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
+		h.errorPage(w, r, http.StatusMethodNotAllowed, "Method not allowed", "This address does not take that kind of request.")
+	})
+
+	// Outside the session middleware: health checks and static files.
+	r.Get("/healthz", h.healthz)
+	r.Handle("/static/*", http.StripPrefix("/static/", staticFiles(static.Files)))
+
+	// Pages: sessions, the signed-in user, small bodies.
+	r.Group(func(r chi.Router) {
+		r.Use(limitBody(64<<10), h.sessions.LoadAndSave, h.loadUser)
+
+		// Anyone.
+		r.Get("/", h.home)
+		r.Get("/login", h.login)
+		r.Post("/login", h.loginPost)
+		r.Post("/logout", h.logoutPost)
+		r.Get("/signup", h.signup)
+		r.Post("/signup", h.signupPost)
+		r.Get("/setup", h.setup)
+		r.Post("/setup", h.setupPost)
+		r.Get("/confirm-email/{token}", h.confirmEmail)
+		r.Post("/confirm-email/{token}", h.confirmEmailPost)
+		r.Get("/password/forgot", h.passwordForgot)
+		r.Post("/password/forgot", h.passwordForgotPost)
+		r.Get("/password/reset/{token}", h.passwordReset)
+		r.Post("/password/reset/{token}", h.passwordResetPost)
+		r.Get("/join/{token}", h.joinShow)
+		r.Post("/join/{token}", h.joinPost)
+
+		// Members.
+		r.Group(func(r chi.Router) {
+			r.Use(h.requireUser)
+			r.Get("/settings", h.settings)
+			r.Post("/settings", h.settingsPost)
+			r.Post("/settings/password", h.settingsPasswordPost)
+			r.Post("/settings/confirm-email", h.settingsConfirmEmailPost)
+			r.Post("/invitations", h.invitationCreatePost)
+			r.Get("/invitations", h.invitationList)
+			r.Post("/invitations/{id}/resend", h.invitationResendPost)
+			r.Post("/invitations/{id}/revoke", h.invitationRevokePost)
+			r.Get("/u/{username}", h.profileShow)
+			r.Get("/tree", h.tree)
+		})
+
+		// Staff: the staff or superuser flag, or manage_invites.
+		r.Group(func(r chi.Router) {
+			r.Use(h.requireUser, h.requireStaff)
+		})
+	})
+	return r
+}
+
+// crossOriginProtection refuses state-changing requests that a browser marks
+// as cross-site (Sec-Fetch-Site, or an Origin that is not this site) with 403:
+// the CSRF defence of every form. Requests without those headers (curl, the
+// API's clients) are not from a browser and pass.
+func (h *Handler) crossOriginProtection() func(http.Handler) http.Handler {
+	cop := http.NewCrossOriginProtection()
+	if u, err := url.Parse(h.cfg.BaseURL); err == nil && u.Host != "" {
+		// Behind a proxy the Host header may differ from the public origin.
+		cop.AddTrustedOrigin(u.Scheme + "://" + u.Host)
+	}
+	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h.errorPage(w, r, http.StatusForbidden, "Forbidden", "This request came from another site, so it was refused.")
+	}))
+	return cop.Handler
+}

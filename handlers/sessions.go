@@ -1,0 +1,23 @@
+package handlers
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/alexedwards/scs/v2"
+)
+
+// NewSessionManager configures the session cookie: HttpOnly, SameSite=Lax,
+// Secure when the site is served over https, two weeks of life renewed by use.
+func NewSessionManager(store scs.Store, secure bool) *scs.SessionManager {
+	s := scs.New()
+	s.Store = store
+	s.Lifetime = 14 * 24 * time.Hour
+	s.IdleTimeout = 7 * 24 * time.Hour
+	s.Cookie.Name = "beckon_session"
+	s.Cookie.HttpOnly = true
+	s.Cookie.SameSite = http.SameSiteLaxMode
+	s.Cookie.Secure = secure
+	s.Cookie.Persist = true
+	return s
+}

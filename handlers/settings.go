@@ -1,0 +1,95 @@
+package handlers
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/beckon-app/beckon/models"
+	"github.com/beckon-app/beckon/views"
+)
+
+// settings handles GET /settings.
+func (h *Handler) settings(w http.ResponseWriter, r *http.Request) {
+	u, _ := currentUser(r)
+	h.renderSettings(w, r, http.StatusOK, views.ProfileForm{Name: u.Name}, views.PasswordForm{})
+}
+
+func (h *Handler) renderSettings(w http.ResponseWriter, r *http.Request, status int, profile views.ProfileForm, password views.PasswordForm) {
+	h.render(w, r, status, views.SettingsPage(h.layout(r, "Settings"), profile, password))
+}
+
+// settingsPost handles POST /settings: the display name.
+func (h *Handler) settingsPost(w http.ResponseWriter, r *http.Request) {
+	u, _ := currentUser(r)
+	if err := r.ParseForm(); err != nil {
+		h.badForm(w, r)
+		return
+	}
+	form := views.ProfileForm{Name: strings.TrimSpace(r.PostForm.Get("name"))}
+	var v models.Validator
+	models.CheckName(&v, "name", form.Name)
+	if !v.Valid() {
+		form.Errors = v.Errors
+		h.renderSettings(w, r, http.StatusUnprocessableEntity, form, views.PasswordForm{})
+		return
+	}
+	if err := h.store.Users.SetName(r.Context(), u.ID, form.Name); err != nil {
+		h.modelError(w, r, err)
+		return
+	}
+	h.flash(r, "Your display name is saved.")
+	redirect(w, r, "/settings")
+}
+
+// settingsPasswordPost handles POST /settings/password.
+func (h *Handler) settingsPasswordPost(w http.ResponseWriter, r *http.Request) {
+	u, _ := currentUser(r)
+	if err := r.ParseForm(); err != nil {
+		h.badForm(w, r)
+		return
+	}
+	current, next := r.PostForm.Get("current_password"), r.PostForm.Get("new_password")
+	var v models.Validator
+	ok, err := h.store.Users.CheckPassword(r.Context(), u.ID, current)
+	if err != nil {
+		h.modelError(w, r, err)
+		return
+	}
+	v.Check(ok, "current_password", "That is not your current password.")
+	models.CheckPassword(&v, "new_password", next, u.Email, u.Username)
+	if !v.Valid() {
+		h.renderSettings(w, r, http.StatusUnprocessableEntity, views.ProfileForm{Name: u.Name}, views.PasswordForm{Errors: v.Errors})
+		return
+	}
+	if err := h.store.Users.SetPassword(r.Context(), u.ID, next); err != nil {
+		h.modelError(w, r, err)
+		return
+	}
+	// A change of credentials gets a fresh session token.
+	if err := h.sessions.RenewToken(r.Context()); err != nil {
+		h.serverError(w, r, err)
+		return
+	}
+	h.flash(r, "Your password is changed.")
+	redirect(w, r, "/settings")
+}
+
+// settingsConfirmEmailPost handles POST /settings/confirm-email: another
+// confirmation email for an unverified member.
+func (h *Handler) settingsConfirmEmailPost(w http.ResponseWriter, r *http.Request) {
+	u, _ := currentUser(r)
+	if u.Verified() {
+		redirect(w, r, "/")
+		return
+	}
+	if ok, wait := h.loginByAccount.allow("confirm:"+models.EmailKey(u.Email), timeNow()); !ok {
+		h.tooMany(w, r, int(wait.Seconds())+1, "We already sent several confirmation emails. Try again later.")
+		return
+	}
+	if err := h.store.Users.ResendConfirmation(r.Context(), u.ID); err != nil {
+		h.modelError(w, r, err)
+		return
+	}
+	h.flash(r, "We sent a new confirmation link to "+u.Email+".")
+	redirect(w, r, "/")
+}

@@ -1,0 +1,102 @@
+package mail
+
+import (
+	"bytes"
+	htmltemplate "html/template"
+	"strings"
+	texttemplate "text/template"
+
+	"github.com/beckon-app/beckon/models"
+)
+
+// TokenPlaceholder stands in a queued email's link where the token goes; the
+// Deliverer replaces it with a token minted at delivery time, so that no raw
+// token is ever stored.
+const TokenPlaceholder = "BECKON-TOKEN-PLACEHOLDER"
+
+// Composer writes the site's emails. It implements models.Composer.
+type Composer struct {
+	SiteName string
+	BaseURL  string // without a trailing slash
+}
+
+var _ models.Composer = Composer{}
+
+func (c Composer) link(path string) string {
+	return strings.TrimRight(c.BaseURL, "/") + path + TokenPlaceholder
+}
+
+// Confirmation is the email that proves an address.
+func (c Composer) Confirmation(u models.User) models.Email {
+	return c.render(u.Email, "Confirm your email address for "+c.SiteName, "confirm", map[string]any{
+		"Site": c.SiteName, "Name": u.DisplayName(), "Link": c.link("/confirm-email/"), "Days": 3,
+	})
+}
+
+// PasswordReset is the email with a password reset link.
+func (c Composer) PasswordReset(u models.User) models.Email {
+	return c.render(u.Email, "Reset your "+c.SiteName+" password", "reset", map[string]any{
+		"Site": c.SiteName, "Name": u.DisplayName(), "Username": u.Username, "Link": c.link("/password/reset/"),
+	})
+}
+
+// Invitation is the email that carries an invitation link: who invites (name
+// and username), their note, the link and the expiry date.
+func (c Composer) Invitation(inv models.Invitation, inviter models.User) models.Email {
+	return c.render(inv.Email, inviter.DisplayName()+" invited you to join "+c.SiteName, "invitation", map[string]any{
+		"Site": c.SiteName, "Inviter": inviter.DisplayName(), "Username": inviter.Username, "Note": inv.Note,
+		"Link": c.link("/join/"), "Expires": inv.ExpiresAt.Format("Monday 2 January 2006 at 15:04 MST"),
+	})
+}
+
+func (c Composer) render(to, subject, name string, data map[string]any) models.Email {
+	var text, html bytes.Buffer
+	// The templates are constants of this file, so executing them can only
+	// fail on a programming error, which the tests catch.
+	if err := textTemplates.ExecuteTemplate(&text, name, data); err != nil {
+		panic("mail: " + err.Error())
+	}
+	if err := htmlTemplates.ExecuteTemplate(&html, name, data); err != nil {
+		panic("mail: " + err.Error())
+	}
+	return models.Email{Kind: name, To: to, Subject: subject, Text: text.String(), HTML: html.String()}
+}
+
+var textTemplates = texttemplate.Must(texttemplate.New("").Parse(`
+{{define "confirm"}}Hello {{.Name}},
+
+Please confirm your email address for {{.Site}} by opening this link:
+
+{{.Link}}
+
+The link works for {{.Days}} days. If you did not sign up, ignore this email.
+{{end}}
+{{define "reset"}}Hello {{.Name}},
+
+Someone asked to reset the password of your {{.Site}} account (@{{.Username}}).
+To choose a new password, open this link within the hour:
+
+{{.Link}}
+
+If it was not you, ignore this email: your password stays as it is.
+{{end}}
+{{define "invitation"}}{{.Inviter}} (@{{.Username}}) invited you to join {{.Site}}.
+{{if .Note}}
+They wrote:
+
+{{.Note}}
+{{end}}
+To accept, open this link and choose a password:
+
+{{.Link}}
+
+The invitation expires on {{.Expires}}. The link works once.
+{{end}}`))
+
+var htmlTemplates = htmltemplate.Must(htmltemplate.New("").Parse(`
+{{define "head"}}<!DOCTYPE html><html><body style="font-family:system-ui,sans-serif;color:#111827;line-height:1.5;max-width:560px;margin:0 auto;padding:24px">{{end}}
+{{define "button"}}<p><a href="{{.}}" style="display:inline-block;background:#4f46e5;color:#ffffff;padding:10px 18px;border-radius:6px;text-decoration:none;font-weight:600">{{template "label" .}}</a></p><p style="font-size:13px;color:#6b7280">Or paste this link into your browser:<br>{{.}}</p>{{end}}
+{{define "label"}}Open the link{{end}}
+{{define "confirm"}}{{template "head"}}<p>Hello {{.Name}},</p><p>Please confirm your email address for {{.Site}}.</p>{{template "button" .Link}}<p>The link works for {{.Days}} days. If you did not sign up, ignore this email.</p></body></html>{{end}}
+{{define "reset"}}{{template "head"}}<p>Hello {{.Name}},</p><p>Someone asked to reset the password of your {{.Site}} account (@{{.Username}}). The link works for one hour.</p>{{template "button" .Link}}<p>If it was not you, ignore this email: your password stays as it is.</p></body></html>{{end}}
+{{define "invitation"}}{{template "head"}}<p><strong>{{.Inviter}}</strong> (@{{.Username}}) invited you to join {{.Site}}.</p>{{if .Note}}<blockquote style="border-left:3px solid #c7d2fe;margin:16px 0;padding:4px 12px;color:#374151;white-space:pre-line">{{.Note}}</blockquote>{{end}}{{template "button" .Link}}<p>The invitation expires on {{.Expires}}. The link works once.</p></body></html>{{end}}`))

@@ -1,0 +1,46 @@
+// Package mail sends the site's emails: it writes them (Composer), delivers
+// the outbox after each commit with retries (Deliverer), and sends through
+// SMTP or, in development, by writing each email whole to the log.
+package mail
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+)
+
+// Message is one email, ready to send.
+type Message struct {
+	To      string // one address, as the user typed it
+	Subject string
+	Text    string // plain-text body
+	HTML    string // HTML body (may be empty)
+}
+
+// Sender delivers one message. Implementations are safe for concurrent use.
+type Sender interface {
+	Send(ctx context.Context, m Message) error
+}
+
+// LogSender is the development mailer: it writes each email whole to the
+// log, links and their tokens included, so a developer without an SMTP
+// server can click them. It is the one place a token may reach a log.
+type LogSender struct {
+	Logger *slog.Logger
+	From   string
+	Out    io.Writer // optional: also print a readable copy here
+}
+
+// Send logs m.
+func (s LogSender) Send(ctx context.Context, m Message) error {
+	s.Logger.InfoContext(ctx, "email (development mailer: set BECKON_SMTP_URL to send for real)",
+		"to", m.To, "subject", m.Subject, "body", m.Text)
+	if s.Out != nil {
+		if _, err := fmt.Fprintf(s.Out, "\n----- email -----\nFrom: %s\nTo: %s\nSubject: %s\n\n%s\n-----------------\n",
+			s.From, m.To, m.Subject, m.Text); err != nil {
+			return fmt.Errorf("mail: print email: %w", err)
+		}
+	}
+	return nil
+}

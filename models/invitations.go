@@ -1,0 +1,549 @@
+package models
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// Invitations is the invitations table group: sending, resending, revoking,
+// joining through a link, and the expiry sweep.
+type Invitations struct{ *core }
+
+// Invitation statuses.
+const (
+	StatusPending             = "pending"
+	StatusAccepted            = "accepted"
+	StatusJoinedIndependently = "joined_independently"
+	StatusExpired             = "expired"
+	StatusRevoked             = "revoked"
+)
+
+// Statuses lists every status, in the order a list filter offers them.
+var Statuses = []string{StatusPending, StatusAccepted, StatusJoinedIndependently, StatusExpired, StatusRevoked}
+
+// ValidStatus reports whether s is one of Statuses.
+func ValidStatus(s string) bool {
+	for _, st := range Statuses {
+		if s == st {
+			return true
+		}
+	}
+	return false
+}
+
+// Limits of an invitation's fields, and of resending.
+const (
+	MaxNoteLength  = 500
+	ResendInterval = 10 * time.Minute
+)
+
+// Invitation is one invitation with its inviter's and invitee's names.
+type Invitation struct {
+	ID              int64
+	InviterID       int64
+	InviterUsername string
+	InviterName     string
+	Email           string
+	Note            string
+	Status          string // effective: a pending invitation past its expiry reads "expired"
+	Delivery        string // of its latest email: queued, sent, failed (or cancelled)
+	CreatedAt       time.Time
+	SentAt          time.Time
+	ExpiresAt       time.Time
+	AcceptedAt      time.Time
+	RevokedAt       time.Time
+	Resends         int
+	InviteeID       int64
+	InviteeUsername string
+}
+
+// InviterDisplay is the inviter's name, or username when there is none.
+func (inv Invitation) InviterDisplay() string {
+	if inv.InviterName != "" {
+		return inv.InviterName
+	}
+	return inv.InviterUsername
+}
+
+// CanResendAt is when a resend is next allowed: the first at once, later ones
+// ResendInterval after the previous.
+func (inv Invitation) CanResendAt() time.Time {
+	if inv.Resends == 0 {
+		return time.Time{}
+	}
+	return inv.SentAt.Add(ResendInterval)
+}
+
+// CheckInvitation validates the invite form's fields. email must be trimmed.
+func CheckInvitation(v *Validator, email, note string) {
+	CheckEmail(v, "email", email)
+	v.Check(utf8.RuneCountInString(note) <= MaxNoteLength, "note", fmt.Sprintf("Keep the note to %d characters.", MaxNoteLength))
+}
+
+// invitationSelect reads an Invitation; its one parameter is the current time,
+// so that an overdue pending invitation reads as expired.
+const invitationSelect = `SELECT i.id, i.inviter_id, u.username, u.name, i.email, i.note,
+	CASE WHEN i.status = 'pending' AND i.expires_at <= ?1 THEN 'expired' ELSE i.status END,
+	coalesce(o.status, 'queued'), i.created_at, i.sent_at, i.expires_at, i.accepted_at, i.revoked_at, i.resends,
+	coalesce(i.invitee_id, 0), coalesce(e.username, '')
+	FROM invitations i
+	JOIN users u ON u.id = i.inviter_id
+	LEFT JOIN users e ON e.id = i.invitee_id
+	LEFT JOIN outbox o ON o.id = i.outbox_id`
+
+func scanInvitation(row interface{ Scan(...any) error }) (Invitation, error) {
+	var inv Invitation
+	var created, sent, expires int64
+	var accepted, revoked sql.NullInt64
+	err := row.Scan(&inv.ID, &inv.InviterID, &inv.InviterUsername, &inv.InviterName, &inv.Email, &inv.Note,
+		&inv.Status, &inv.Delivery, &created, &sent, &expires, &accepted, &revoked, &inv.Resends,
+		&inv.InviteeID, &inv.InviteeUsername)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Invitation{}, ErrNoRecord
+	}
+	if err != nil {
+		return Invitation{}, fmt.Errorf("models: scan invitation: %w", err)
+	}
+	inv.CreatedAt = time.Unix(created, 0).UTC()
+	inv.SentAt = time.Unix(sent, 0).UTC()
+	inv.ExpiresAt = time.Unix(expires, 0).UTC()
+	inv.AcceptedAt = fromUnix(accepted)
+	inv.RevokedAt = fromUnix(revoked)
+	return inv, nil
+}
+
+type queryer interface {
+	QueryRowContext(context.Context, string, ...any) *sql.Row
+	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
+}
+
+func getInvitation(ctx context.Context, q queryer, now time.Time, id int64) (Invitation, error) {
+	return scanInvitation(q.QueryRowContext(ctx, invitationSelect+` WHERE i.id = ?2`, unix(now), id))
+}
+
+// Get returns the invitation with id, or ErrNoRecord.
+func (m *Invitations) Get(ctx context.Context, id int64) (Invitation, error) {
+	return getInvitation(ctx, m.db, m.now(), id)
+}
+
+// GetForInviter returns the invitation with id if inviterID sent it, and
+// ErrNoRecord otherwise, so another member's invitation looks like none.
+func (m *Invitations) GetForInviter(ctx context.Context, inviterID, id int64) (Invitation, error) {
+	inv, err := m.Get(ctx, id)
+	if err == nil && inv.InviterID != inviterID {
+		return Invitation{}, ErrNoRecord
+	}
+	return inv, err
+}
+
+// ListFilter selects a page of invitations.
+type ListFilter struct {
+	InviterID int64  // 0: every inviter
+	Status    string // "": every status
+	Email     string // "": any address; otherwise a substring of the address
+	Page      int    // from 1
+	PerPage   int
+	AfterID   int64 // cursor: only invitations with a smaller id (newest first); 0 for none
+}
+
+// List returns the invitations matching f, newest first, and how many match.
+func (m *Invitations) List(ctx context.Context, f ListFilter) ([]Invitation, int, error) {
+	// Parameters are numbered: ?1 is always the current time, which
+	// invitationSelect and the status conditions use.
+	args := []any{unix(m.now())}
+	param := func(v any) string {
+		args = append(args, v)
+		return fmt.Sprintf("?%d", len(args))
+	}
+	where := []string{"?1 > 0"}
+	if f.InviterID != 0 {
+		where = append(where, "i.inviter_id = "+param(f.InviterID))
+	}
+	switch f.Status {
+	case "":
+	case StatusPending:
+		where = append(where, "i.status = 'pending' AND i.expires_at > ?1")
+	case StatusExpired:
+		where = append(where, "(i.status = 'expired' OR i.status = 'pending' AND i.expires_at <= ?1)")
+	default:
+		where = append(where, "i.status = "+param(f.Status))
+	}
+	if f.Email != "" {
+		where = append(where, "instr(i.email_key, "+param(EmailKey(f.Email))+") > 0")
+	}
+	if f.AfterID > 0 {
+		where = append(where, "i.id < "+param(f.AfterID))
+	}
+	cond := strings.Join(where, " AND ")
+	var total int
+	if err := m.db.QueryRowContext(ctx, `SELECT count(*) FROM invitations i WHERE `+cond, args...).Scan(&total); err != nil {
+		return nil, 0, fmt.Errorf("models: count invitations: %w", err)
+	}
+	if f.PerPage <= 0 {
+		f.PerPage = 20
+	}
+	if f.Page < 1 {
+		f.Page = 1
+	}
+	limit := param(f.PerPage)
+	offset := param((f.Page - 1) * f.PerPage)
+	cond += " ORDER BY i.id DESC LIMIT " + limit + " OFFSET " + offset
+	rows, err := m.db.QueryContext(ctx, invitationSelect+` WHERE `+cond, args...)
+	if err != nil {
+		return nil, 0, fmt.Errorf("models: list invitations: %w", err)
+	}
+	defer rows.Close()
+	var out []Invitation
+	for rows.Next() {
+		inv, err := scanInvitation(rows)
+		if err != nil {
+			return nil, 0, err
+		}
+		out = append(out, inv)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, 0, fmt.Errorf("models: list invitations: %w", err)
+	}
+	return out, total, nil
+}
+
+// Create sends an invitation from inviterID to email with note: the checks of
+// SPEC section 5 in order, then in one transaction the invitation, the
+// invitation taken, the email queued and the event recorded. expiresIn of 0
+// means the configured expiry. It returns the invitation and the inviter's
+// allocation after the change.
+func (m *Invitations) Create(ctx context.Context, inviterID int64, email, note string, expiresIn time.Duration) (Invitation, Allocation, error) {
+	email = strings.TrimSpace(email)
+	key := EmailKey(email)
+	if expiresIn <= 0 {
+		expiresIn = m.opts.InviteExpiry
+	}
+	var inv Invitation
+	var alloc Allocation
+	err := m.write(ctx, func(tx *sql.Tx, ch *change) error {
+		now := m.now()
+		inviter, err := getUser(ctx, tx, inviterID)
+		if err != nil {
+			return err
+		}
+		if !inviter.Verified() {
+			return ErrNotVerified
+		}
+		// Overdue invitations of this inviter read as expired already: make
+		// that durable now so they neither block a re-invite nor hold an
+		// invitation.
+		if err := endInvitations(ctx, tx, ch, now, StatusExpired, 0,
+			"status = 'pending' AND expires_at <= ? AND inviter_id = ?", unix(now), inviterID); err != nil {
+			return err
+		}
+		var exists int
+		if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM users WHERE email_key = ?)`, key).Scan(&exists); err != nil {
+			return fmt.Errorf("models: member check: %w", err)
+		}
+		if exists == 1 {
+			return ErrAlreadyMember
+		}
+		if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM invitations
+			WHERE inviter_id = ? AND email_key = ? AND status = 'pending')`, inviterID, key).Scan(&exists); err != nil {
+			return fmt.Errorf("models: duplicate check: %w", err)
+		}
+		if exists == 1 {
+			return ErrAlreadyInvited
+		}
+		if err := takeInvitation(ctx, tx, inviterID); err != nil {
+			return err
+		}
+		if err := m.checkInviterRate(ctx, tx, now, inviterID); err != nil {
+			return err
+		}
+		if err := m.checkRecipientRate(ctx, tx, now, key); err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, `INSERT INTO invitations (inviter_id, email, email_key, note, created_at, sent_at, expires_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?)`, inviterID, email, key, note, unix(now), unix(now), unix(now.Add(expiresIn)))
+		if err != nil {
+			return fmt.Errorf("models: insert invitation: %w", err)
+		}
+		id, err := res.LastInsertId()
+		if err != nil {
+			return fmt.Errorf("models: insert invitation: %w", err)
+		}
+		if inv, err = m.queueInvitationEmail(ctx, tx, ch, now, id, inviter); err != nil {
+			return err
+		}
+		if err := record(ctx, tx, ch, Event{Kind: EventInviteSent, UserID: inviterID, At: now, Invitation: &inv}); err != nil {
+			return err
+		}
+		alloc, err = allocation(ctx, tx, inviterID)
+		return err
+	})
+	return inv, alloc, err
+}
+
+// takeInvitation takes one invitation from the user's allowance, or fails
+// with ErrNoInvitesLeft; one conditional UPDATE, so that no interleaving of
+// requests can overspend.
+func takeInvitation(ctx context.Context, tx *sql.Tx, userID int64) error {
+	res, err := tx.ExecContext(ctx, `UPDATE users SET invites_held = invites_held + 1
+		WHERE id = ? AND (invites_unlimited = 1 OR invites_held < invites_allocated)`, userID)
+	if err != nil {
+		return fmt.Errorf("models: take invitation: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return ErrNoInvitesLeft
+	}
+	return nil
+}
+
+func (m *Invitations) checkInviterRate(ctx context.Context, tx *sql.Tx, now time.Time, inviterID int64) error {
+	limit := m.opts.InviteRate
+	if limit <= 0 {
+		return nil
+	}
+	since := unix(now.Add(-time.Hour))
+	var n int
+	var oldest sql.NullInt64
+	if err := tx.QueryRowContext(ctx, `SELECT count(*), min(created_at) FROM invitations WHERE inviter_id = ? AND created_at > ?`,
+		inviterID, since).Scan(&n, &oldest); err != nil {
+		return fmt.Errorf("models: inviter rate: %w", err)
+	}
+	if n < limit {
+		return nil
+	}
+	return &RateLimitError{
+		Reason:     fmt.Sprintf("You have sent %d invitations in the last hour. Try again later.", n),
+		RetryAfter: retryAfter(now, oldest, time.Hour),
+	}
+}
+
+func (m *Invitations) checkRecipientRate(ctx context.Context, tx *sql.Tx, now time.Time, key string) error {
+	limit := m.opts.RecipientRate
+	if limit <= 0 {
+		return nil
+	}
+	since := unix(now.Add(-24 * time.Hour))
+	var n int
+	var oldest sql.NullInt64
+	if err := tx.QueryRowContext(ctx, `SELECT count(*), min(created_at) FROM outbox WHERE to_key = ? AND kind = 'invitation' AND created_at > ?`,
+		key, since).Scan(&n, &oldest); err != nil {
+		return fmt.Errorf("models: recipient rate: %w", err)
+	}
+	if n < limit {
+		return nil
+	}
+	return &RateLimitError{
+		Reason:     "This address has received enough invitations for today. Try again tomorrow.",
+		RetryAfter: retryAfter(now, oldest, 24*time.Hour),
+	}
+}
+
+// retryAfter is the seconds until the oldest counted item leaves the window.
+func retryAfter(now time.Time, oldest sql.NullInt64, window time.Duration) int {
+	if !oldest.Valid {
+		return int(window.Seconds())
+	}
+	return max(int(time.Unix(oldest.Int64, 0).Add(window).Sub(now).Seconds())+1, 1)
+}
+
+// queueInvitationEmail queues the email for invitation id and points the
+// invitation at it; the link's token is minted when it is delivered.
+func (m *Invitations) queueInvitationEmail(ctx context.Context, tx *sql.Tx, ch *change, now time.Time, id int64, inviter User) (Invitation, error) {
+	inv, err := getInvitation(ctx, tx, now, id)
+	if err != nil {
+		return Invitation{}, err
+	}
+	e := m.opts.Composer.Invitation(inv, inviter)
+	e.Kind = "invitation"
+	outboxID, err := enqueue(ctx, tx, ch, now, e, tokenInvitation, id)
+	if err != nil {
+		return Invitation{}, err
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE invitations SET outbox_id = ? WHERE id = ?`, outboxID, id); err != nil {
+		return Invitation{}, fmt.Errorf("models: link invitation email: %w", err)
+	}
+	inv.Delivery = DeliveryQueued
+	return inv, nil
+}
+
+// Resend sends a pending invitation again with a new link and a new expiry;
+// the old link then says a newer email replaced it. The first resend is
+// always allowed, later ones once per ResendInterval.
+func (m *Invitations) Resend(ctx context.Context, inviterID, id int64) (Invitation, error) {
+	var inv Invitation
+	err := m.write(ctx, func(tx *sql.Tx, ch *change) error {
+		now := m.now()
+		cur, err := getInvitation(ctx, tx, now, id)
+		if err != nil {
+			return err
+		}
+		if cur.InviterID != inviterID {
+			return ErrNoRecord
+		}
+		if cur.Status != StatusPending {
+			return ErrNotPending
+		}
+		if at := cur.CanResendAt(); now.Before(at) {
+			return &RateLimitError{
+				Reason:     "You resent this invitation a moment ago. Try again in a few minutes.",
+				RetryAfter: int(at.Sub(now).Seconds()) + 1,
+			}
+		}
+		if err := m.checkRecipientRate(ctx, tx, now, EmailKey(cur.Email)); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO replaced_tokens (token_hash, invitation_id, replaced_at)
+			SELECT token_hash, id, ? FROM invitations WHERE id = ? AND token_hash IS NOT NULL`, unix(now), id); err != nil {
+			return fmt.Errorf("models: keep replaced token: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE invitations SET token_hash = NULL, sent_at = ?, expires_at = ?, resends = resends + 1
+			WHERE id = ?`, unix(now), unix(now.Add(m.opts.InviteExpiry)), id); err != nil {
+			return fmt.Errorf("models: resend invitation: %w", err)
+		}
+		inviter, err := getUser(ctx, tx, inviterID)
+		if err != nil {
+			return err
+		}
+		inv, err = m.queueInvitationEmail(ctx, tx, ch, now, id, inviter)
+		return err
+	})
+	return inv, err
+}
+
+// Revoke withdraws a pending invitation that inviterID sent and gives the
+// invitation back.
+func (m *Invitations) Revoke(ctx context.Context, inviterID, id int64) (Invitation, error) {
+	return m.revoke(ctx, inviterID, id, false)
+}
+
+// RevokeAsStaff withdraws any pending invitation; staffID is recorded as the actor.
+func (m *Invitations) RevokeAsStaff(ctx context.Context, staffID, id int64) (Invitation, error) {
+	return m.revoke(ctx, staffID, id, true)
+}
+
+func (m *Invitations) revoke(ctx context.Context, actorID, id int64, anyInviter bool) (Invitation, error) {
+	var inv Invitation
+	err := m.write(ctx, func(tx *sql.Tx, ch *change) error {
+		now := m.now()
+		cur, err := getInvitation(ctx, tx, now, id)
+		if err != nil {
+			return err
+		}
+		if !anyInviter && cur.InviterID != actorID {
+			return ErrNoRecord
+		}
+		if cur.Status != StatusPending {
+			return ErrNotPending
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE invitations SET revoked_at = ? WHERE id = ?`, unix(now), id); err != nil {
+			return fmt.Errorf("models: revoke invitation: %w", err)
+		}
+		if err := endInvitations(ctx, tx, ch, now, StatusRevoked, actorID, "id = ? AND status = 'pending'", id); err != nil {
+			return err
+		}
+		inv, err = getInvitation(ctx, tx, now, id)
+		return err
+	})
+	return inv, err
+}
+
+// ExpireDue is one run of the expiry sweep: every pending invitation past its
+// expiry becomes expired and gives its invitation back. It returns how many.
+func (m *Invitations) ExpireDue(ctx context.Context) (int, error) {
+	var n int
+	err := m.write(ctx, func(tx *sql.Tx, ch *change) error {
+		now := m.now()
+		before := len(ch.events)
+		if err := endInvitations(ctx, tx, ch, now, StatusExpired, 0,
+			"status = 'pending' AND expires_at <= ?", unix(now)); err != nil {
+			return err
+		}
+		n = len(ch.events) - before
+		return nil
+	})
+	return n, err
+}
+
+// endPendingForNewMember ends, as joined independently, every pending
+// invitation to u's address (from any inviter, except exceptID), now that u
+// holds that address proven.
+func endPendingForNewMember(ctx context.Context, tx *sql.Tx, ch *change, u User, exceptID int64, now time.Time) error {
+	return endInvitations(ctx, tx, ch, now, StatusJoinedIndependently, u.ID,
+		"status = 'pending' AND email_key = ? AND id <> ? AND expires_at > ?", EmailKey(u.Email), exceptID, unix(now))
+}
+
+// endStatusEvent is the event recorded when an invitation ends in a status.
+var endStatusEvent = map[string]string{
+	StatusExpired:             EventInvitationExpired,
+	StatusRevoked:             EventInvitationRevoked,
+	StatusJoinedIndependently: EventJoinedIndependently,
+}
+
+// endInvitations moves the pending invitations matching where (over the
+// invitations table, unaliased) to status, gives each its invitation back
+// (one set-based UPDATE of the inviters), links the new member for
+// joined_independently, and records one event per invitation. actorID is the
+// user recorded on the events (0 for the system), and for joined
+// independently the new member.
+func endInvitations(ctx context.Context, tx *sql.Tx, ch *change, now time.Time, status string, actorID int64, where string, args ...any) error {
+	if _, err := tx.ExecContext(ctx, `UPDATE users SET invites_held = invites_held - d.n
+		FROM (SELECT inviter_id, count(*) AS n FROM invitations WHERE `+where+` GROUP BY inviter_id) AS d
+		WHERE users.id = d.inviter_id`, args...); err != nil {
+		return fmt.Errorf("models: give invitations back: %w", err)
+	}
+	invitee := sql.NullInt64{}
+	if status == StatusJoinedIndependently {
+		invitee = sql.NullInt64{Int64: actorID, Valid: true}
+	}
+	rows, err := tx.QueryContext(ctx, `UPDATE invitations SET status = ?, ended_at = ?, invitee_id = coalesce(?, invitee_id)
+		WHERE `+where+` RETURNING id`, append([]any{status, unix(now), invitee}, args...)...)
+	if err != nil {
+		return fmt.Errorf("models: end invitations: %w", err)
+	}
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return fmt.Errorf("models: end invitations: %w", err)
+		}
+		ids = append(ids, id)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("models: end invitations: %w", err)
+	}
+	for _, id := range ids {
+		inv, err := getInvitation(ctx, tx, now, id)
+		if err != nil {
+			return err
+		}
+		if err := record(ctx, tx, ch, Event{Kind: endStatusEvent[status], UserID: actorID, At: now, Invitation: &inv}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// allocation reads a user's allocation through q (the database or a transaction).
+func allocation(ctx context.Context, q queryer, userID int64) (Allocation, error) {
+	var a Allocation
+	err := q.QueryRowContext(ctx, `SELECT invites_allocated, invites_unlimited, invites_held, invites_accepted FROM users WHERE id = ?`,
+		userID).Scan(&a.Allocated, &a.Unlimited, &a.Held, &a.Accepted)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Allocation{}, ErrNoRecord
+	}
+	if err != nil {
+		return Allocation{}, fmt.Errorf("models: allocation: %w", err)
+	}
+	return a, nil
+}
+
+// Allocation returns the user's allocation.
+func (m *Users) Allocation(ctx context.Context, userID int64) (Allocation, error) {
+	return allocation(ctx, m.db, userID)
+}

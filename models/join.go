@@ -1,0 +1,115 @@
+package models
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// LookupToken returns the invitation a link's token belongs to, changing
+// nothing. When the link cannot be used it returns the invitation too (for
+// the page that says why) with one of ErrInvitationExpired,
+// ErrInvitationRevoked, ErrInvitationReplaced or ErrInvitationUsed; a token
+// that was never issued gives ErrTokenUnknown.
+func (m *Invitations) LookupToken(ctx context.Context, token string) (Invitation, error) {
+	return lookupInvitationToken(ctx, m.db, m.now(), token)
+}
+
+func lookupInvitationToken(ctx context.Context, q queryer, now time.Time, token string) (Invitation, error) {
+	if !plausibleToken(token) {
+		return Invitation{}, ErrTokenUnknown
+	}
+	hash := HashToken(token)
+	inv, err := scanInvitation(q.QueryRowContext(ctx, invitationSelect+` WHERE i.token_hash = ?2`, unix(now), hash))
+	if errors.Is(err, ErrNoRecord) {
+		var id int64
+		err := q.QueryRowContext(ctx, `SELECT invitation_id FROM replaced_tokens WHERE token_hash = ?`, hash).Scan(&id)
+		if errors.Is(err, sql.ErrNoRows) {
+			return Invitation{}, ErrTokenUnknown
+		}
+		if err != nil {
+			return Invitation{}, fmt.Errorf("models: look up replaced token: %w", err)
+		}
+		inv, err := getInvitation(ctx, q, now, id)
+		if err != nil {
+			return Invitation{}, err
+		}
+		return inv, ErrInvitationReplaced
+	}
+	if err != nil {
+		return Invitation{}, err
+	}
+	switch inv.Status {
+	case StatusPending:
+		return inv, nil
+	case StatusExpired:
+		return inv, ErrInvitationExpired
+	case StatusRevoked:
+		return inv, ErrInvitationRevoked
+	default:
+		return inv, ErrInvitationUsed
+	}
+}
+
+// Join creates the account of someone who followed an invitation link and
+// accepts the invitation, in one transaction, so only one request can ever
+// win a link. If nu.Email is the invited address it counts as verified (the
+// email proved it) and every other pending invitation to it ends as joined
+// independently; otherwise the new address gets a confirmation email.
+func (m *Invitations) Join(ctx context.Context, token string, nu NewUser) (User, Invitation, error) {
+	return m.join(ctx, token, nu, "")
+}
+
+// JoinSettingPassword is Join for the API flow in which the invitee only
+// sets a password: the account takes the invited address, verified, and the
+// event password_set is recorded as well.
+func (m *Invitations) JoinSettingPassword(ctx context.Context, token string, nu NewUser) (User, Invitation, error) {
+	return m.join(ctx, token, nu, EventPasswordSet)
+}
+
+func (m *Invitations) join(ctx context.Context, token string, nu NewUser, extraEvent string) (User, Invitation, error) {
+	var u User
+	var inv Invitation
+	err := m.write(ctx, func(tx *sql.Tx, ch *change) error {
+		now := m.now()
+		var err error
+		if inv, err = lookupInvitationToken(ctx, tx, now, token); err != nil {
+			return err
+		}
+		if extraEvent == EventPasswordSet {
+			nu.Email = inv.Email
+		}
+		nu.Verified = EmailKey(nu.Email) == EmailKey(inv.Email)
+		nu.Staff, nu.Superuser = false, false
+		if u, err = insertUser(ctx, tx, m.core, ch, nu, inv.InviterID, inv.ID); err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, `UPDATE invitations SET status = 'accepted', accepted_at = ?, ended_at = ?, invitee_id = ?
+			WHERE id = ? AND status = 'pending'`, unix(now), unix(now), u.ID, inv.ID)
+		if err != nil {
+			return fmt.Errorf("models: accept invitation: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return ErrInvitationUsed
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE users SET invites_accepted = invites_accepted + 1 WHERE id = ?`, inv.InviterID); err != nil {
+			return fmt.Errorf("models: count acceptance: %w", err)
+		}
+		if inv, err = getInvitation(ctx, tx, now, inv.ID); err != nil {
+			return err
+		}
+		if err := record(ctx, tx, ch, Event{Kind: EventInviteAccepted, UserID: u.ID, At: now, Invitation: &inv}); err != nil {
+			return err
+		}
+		if extraEvent != "" {
+			return record(ctx, tx, ch, Event{Kind: extraEvent, UserID: u.ID, At: now, Invitation: &inv})
+		}
+		return nil
+	})
+	if err != nil {
+		return User{}, inv, err
+	}
+	return u, inv, nil
+}

@@ -1,0 +1,296 @@
+package models
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/mattn/go-sqlite3"
+)
+
+// Users is the users table group: accounts, sign-in, email confirmation and
+// password reset.
+type Users struct{ *core }
+
+// User is one account.
+type User struct {
+	ID            int64
+	Email         string
+	Username      string
+	Name          string
+	Staff         bool
+	Superuser     bool
+	ManageInvites bool
+	VerifiedAt    time.Time // zero while the address is not proven
+	JoinedAt      time.Time
+	InvitedBy     int64 // 0 when the user joined without an invitation
+	Allocation    Allocation
+	passwordHash  string
+}
+
+// Verified reports whether the user's address is proven.
+func (u User) Verified() bool { return !u.VerifiedAt.IsZero() }
+
+// IsStaff reports whether u may use the staff dashboard: the staff or
+// superuser flag, or the manage_invites permission.
+func (u User) IsStaff() bool { return u.Staff || u.Superuser || u.ManageInvites }
+
+// DisplayName is the name, or the username when there is none.
+func (u User) DisplayName() string {
+	if u.Name != "" {
+		return u.Name
+	}
+	return u.Username
+}
+
+// Allocation is a user's invitation allowance and what they did with it.
+type Allocation struct {
+	Allocated int
+	Held      int // pending and accepted invitations
+	Accepted  int
+	Unlimited bool
+}
+
+// Remaining is how many invitations the user may still send, never below 0;
+// meaningless when Unlimited.
+func (a Allocation) Remaining() int { return max(a.Allocated-a.Held, 0) }
+
+// CanInvite reports whether one more invitation may be taken.
+func (a Allocation) CanInvite() bool { return a.Unlimited || a.Remaining() > 0 }
+
+// NewUser is what creating an account needs. Email and Username are taken as
+// typed and normalised here; Password is the plain password.
+type NewUser struct {
+	Email     string
+	Username  string
+	Name      string
+	Password  string
+	Staff     bool
+	Superuser bool
+	Verified  bool // the address is already proven (setup, createuser, a kept invited address)
+}
+
+const userColumns = `id, email, username, name, password_hash, is_staff, is_superuser, manage_invites,
+	email_verified_at, joined_at, coalesce(invited_by, 0),
+	invites_allocated, invites_unlimited, invites_held, invites_accepted`
+
+func scanUser(row interface{ Scan(...any) error }) (User, error) {
+	var u User
+	var verified sql.NullInt64
+	var joined int64
+	err := row.Scan(&u.ID, &u.Email, &u.Username, &u.Name, &u.passwordHash, &u.Staff, &u.Superuser, &u.ManageInvites,
+		&verified, &joined, &u.InvitedBy,
+		&u.Allocation.Allocated, &u.Allocation.Unlimited, &u.Allocation.Held, &u.Allocation.Accepted)
+	if errors.Is(err, sql.ErrNoRows) {
+		return User{}, ErrNoRecord
+	}
+	if err != nil {
+		return User{}, fmt.Errorf("models: scan user: %w", err)
+	}
+	u.VerifiedAt = fromUnix(verified)
+	u.JoinedAt = time.Unix(joined, 0).UTC()
+	return u, nil
+}
+
+const userByIDSQL = `SELECT ` + userColumns + ` FROM users WHERE id = ?`
+
+// Get returns the user with id, or ErrNoRecord.
+func (m *Users) Get(ctx context.Context, id int64) (User, error) {
+	return getUser(ctx, m.db, id)
+}
+
+func getUser(ctx context.Context, q queryer, id int64) (User, error) {
+	return scanUser(q.QueryRowContext(ctx, userByIDSQL, id))
+}
+
+const userByLoginSQL = `SELECT ` + userColumns + ` FROM users WHERE email_key = ? OR username = ?`
+
+// GetByLogin returns the user whose email or username is login, or ErrNoRecord.
+func (m *Users) GetByLogin(ctx context.Context, login string) (User, error) {
+	key := EmailKey(login)
+	return scanUser(m.db.QueryRowContext(ctx, userByLoginSQL, key, key))
+}
+
+const userByUsernameSQL = `SELECT ` + userColumns + ` FROM users WHERE username = ?`
+
+// GetByUsername returns the user with that username, or ErrNoRecord.
+func (m *Users) GetByUsername(ctx context.Context, username string) (User, error) {
+	return scanUser(m.db.QueryRowContext(ctx, userByUsernameSQL, NormalizeUsername(username)))
+}
+
+// Any reports whether at least one user exists.
+func (m *Users) Any(ctx context.Context) (bool, error) {
+	var n int
+	if err := m.db.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM users)`).Scan(&n); err != nil {
+		return false, fmt.Errorf("models: any user: %w", err)
+	}
+	return n == 1, nil
+}
+
+// Create makes an account. Unless nu.Verified, a confirmation email is queued
+// in the same transaction.
+func (m *Users) Create(ctx context.Context, nu NewUser) (User, error) {
+	var u User
+	err := m.write(ctx, func(tx *sql.Tx, ch *change) error {
+		var err error
+		u, err = insertUser(ctx, tx, m.core, ch, nu, 0, 0)
+		return err
+	})
+	return u, err
+}
+
+// CreateFirst makes the first account, a verified superuser, and fails with
+// ErrSetupDone when any user exists, checked inside the transaction so two
+// racing setups cannot both win.
+func (m *Users) CreateFirst(ctx context.Context, nu NewUser) (User, error) {
+	nu.Superuser, nu.Staff, nu.Verified = true, true, true
+	var u User
+	err := m.write(ctx, func(tx *sql.Tx, ch *change) error {
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM users)`).Scan(&n); err != nil {
+			return fmt.Errorf("models: any user: %w", err)
+		}
+		if n == 1 {
+			return ErrSetupDone
+		}
+		var err error
+		u, err = insertUser(ctx, tx, m.core, ch, nu, 0, 0)
+		return err
+	})
+	return u, err
+}
+
+const insertUserSQL = `INSERT INTO users (email, email_key, username, name, password_hash, is_staff, is_superuser,
+	email_verified_at, joined_at, invited_by, invites_allocated, invites_unlimited)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, nullif(?, 0), ?, ?)`
+
+// insert adds a user inside tx; invitedBy is 0 for none. It queues the
+// confirmation email when the address is not verified, and when it is, ends
+// every pending invitation to it (but exceptInvitation, the one being
+// accepted) as joined independently.
+func insertUser(ctx context.Context, tx *sql.Tx, c *core, ch *change, nu NewUser, invitedBy, exceptInvitation int64) (User, error) {
+	email := strings.TrimSpace(nu.Email)
+	hash, err := hashPassword(c.opts.Argon, nu.Password)
+	if err != nil {
+		return User{}, err
+	}
+	now := c.now()
+	verified := sql.NullInt64{}
+	if nu.Verified {
+		verified = sql.NullInt64{Int64: unix(now), Valid: true}
+	}
+	allocated, unlimited := c.opts.DefaultAllocation, false
+	if allocated < 0 {
+		allocated, unlimited = 0, true
+	}
+	res, err := tx.ExecContext(ctx, insertUserSQL, email, EmailKey(email), NormalizeUsername(nu.Username),
+		strings.TrimSpace(nu.Name), hash, nu.Staff, nu.Superuser, verified, unix(now), invitedBy, allocated, unlimited)
+	if err != nil {
+		var se sqlite3.Error
+		if errors.As(err, &se) && se.ExtendedCode == sqlite3.ErrConstraintUnique {
+			if strings.Contains(se.Error(), "users.email_key") {
+				return User{}, ErrDuplicateEmail
+			}
+			return User{}, ErrDuplicateUsername
+		}
+		return User{}, fmt.Errorf("models: insert user: %w", err)
+	}
+	id, err := res.LastInsertId()
+	if err != nil {
+		return User{}, fmt.Errorf("models: insert user: %w", err)
+	}
+	u, err := getUser(ctx, tx, id)
+	if err != nil {
+		return User{}, err
+	}
+	if u.Verified() {
+		if err := endPendingForNewMember(ctx, tx, ch, u, exceptInvitation, now); err != nil {
+			return User{}, err
+		}
+	} else if err := queueUserToken(ctx, tx, c, ch, u, purposeConfirm); err != nil {
+		return User{}, err
+	}
+	return u, nil
+}
+
+// Authenticate returns the user whose email or username is login and whose
+// password matches, or ErrInvalidCredentials for any failure.
+func (m *Users) Authenticate(ctx context.Context, login, password string) (User, error) {
+	u, err := m.GetByLogin(ctx, login)
+	if errors.Is(err, ErrNoRecord) {
+		// Spend the same time as a real check so response times do not tell
+		// which accounts exist.
+		checkPassword(m.dummyHash(), password)
+		return User{}, ErrInvalidCredentials
+	}
+	if err != nil {
+		return User{}, err
+	}
+	if !checkPassword(u.passwordHash, password) {
+		return User{}, ErrInvalidCredentials
+	}
+	return u, nil
+}
+
+func (m *Users) dummyHash() string {
+	p := m.opts.Argon
+	return fmt.Sprintf("$argon2id$v=19$m=%d,t=%d,p=%d$c2FsdHNhbHRzYWx0c2FsdA$Y2hlY2tjaGVja2NoZWNrY2hlY2tjaGVja2NoZWNrY2g", p.Memory, p.Time, p.Threads)
+}
+
+// CheckPassword reports whether password is the user's current password.
+func (m *Users) CheckPassword(ctx context.Context, id int64, password string) (bool, error) {
+	u, err := m.Get(ctx, id)
+	if err != nil {
+		return false, err
+	}
+	return checkPassword(u.passwordHash, password), nil
+}
+
+// SetPassword replaces the user's password.
+func (m *Users) SetPassword(ctx context.Context, id int64, password string) error {
+	hash, err := hashPassword(m.opts.Argon, password)
+	if err != nil {
+		return err
+	}
+	return m.write(ctx, func(tx *sql.Tx, ch *change) error {
+		return setPasswordTx(ctx, tx, id, hash)
+	})
+}
+
+func setPasswordTx(ctx context.Context, tx *sql.Tx, id int64, hash string) error {
+	res, err := tx.ExecContext(ctx, `UPDATE users SET password_hash = ? WHERE id = ?`, hash, id)
+	if err != nil {
+		return fmt.Errorf("models: set password: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return ErrNoRecord
+	}
+	return nil
+}
+
+// SetName changes the user's display name.
+func (m *Users) SetName(ctx context.Context, id int64, name string) error {
+	res, err := m.db.ExecContext(ctx, `UPDATE users SET name = ? WHERE id = ?`, strings.TrimSpace(name), id)
+	if err != nil {
+		return fmt.Errorf("models: set name: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return ErrNoRecord
+	}
+	return nil
+}
+
+// GrantManageInvites gives the user with that email the manage_invites permission.
+func (m *Users) GrantManageInvites(ctx context.Context, email string) (User, error) {
+	res, err := m.db.ExecContext(ctx, `UPDATE users SET manage_invites = 1 WHERE email_key = ?`, EmailKey(email))
+	if err != nil {
+		return User{}, fmt.Errorf("models: grant manage_invites: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return User{}, ErrNoRecord
+	}
+	return m.GetByLogin(ctx, email)
+}

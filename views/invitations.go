@@ -1,0 +1,83 @@
+package views
+
+import (
+	"fmt"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/beckon-app/beckon/models"
+)
+
+// InviteForm is the invite form's fields and messages.
+type InviteForm struct {
+	Email   string
+	Note    string
+	Errors  FieldErrors
+	Problem string // a message for the whole form (rate limited)
+}
+
+// InvitePanel is the signed-in member's home: counter, form and recent invitations.
+type InvitePanel struct {
+	User   models.User
+	Form   InviteForm
+	Recent SentList
+}
+
+// SentList is one page of a member's sent invitations.
+type SentList struct {
+	Invitations []models.Invitation
+	Total       int
+	Page        int
+	PerPage     int
+	Status      string // the filter, "" for all
+	Now         time.Time
+	Compact     bool // the home page's short list, with a link to the full one
+}
+
+// Pages is the number of pages.
+func (s SentList) Pages() int {
+	if s.PerPage <= 0 {
+		return 1
+	}
+	return max((s.Total+s.PerPage-1)/s.PerPage, 1)
+}
+
+// PageURL links page n of the list with the same filter.
+func (s SentList) PageURL(n int) string {
+	q := url.Values{}
+	if s.Status != "" {
+		q.Set("status", s.Status)
+	}
+	if n > 1 {
+		q.Set("page", strconv.Itoa(n))
+	}
+	if len(q) == 0 {
+		return "/invitations"
+	}
+	return "/invitations?" + q.Encode()
+}
+
+// StatusURL links the list filtered by status.
+func StatusURL(status string) string {
+	if status == "" {
+		return "/invitations"
+	}
+	return "/invitations?status=" + url.QueryEscape(status)
+}
+
+// StatusLabel is how a status reads.
+func StatusLabel(status string) string {
+	switch status {
+	case models.StatusJoinedIndependently:
+		return "joined independently"
+	default:
+		return status
+	}
+}
+
+func rowID(inv models.Invitation) string { return fmt.Sprintf("invitation-%d", inv.ID) }
+
+func invitationPath(inv models.Invitation, action string) string {
+	return fmt.Sprintf("/invitations/%d/%s", inv.ID, action)
+}

@@ -1,0 +1,66 @@
+// Package views holds Beckon's templ components: one file per resource with
+// its pages and the fragments htmx swaps, and the view models they render.
+// Components are pure functions of their parameters.
+package views
+
+import (
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/beckon-app/beckon/models"
+)
+
+// Layout is what every full page needs besides its own content.
+type Layout struct {
+	Title    string
+	SiteName string
+	User     models.User // zero when signed out
+	Flash    string
+	Path     string // the request path, for the nav's current item
+}
+
+// SignedIn reports whether a member is signed in.
+func (l Layout) SignedIn() bool { return l.User.ID != 0 }
+
+func (l Layout) pageTitle() string {
+	if l.Title == "" {
+		return l.SiteName
+	}
+	return l.Title + " · " + l.SiteName
+}
+
+// RemainingText is how a counter shows an allocation: "Unlimited" or a number.
+func RemainingText(a models.Allocation) string {
+	if a.Unlimited {
+		return "Unlimited"
+	}
+	return strconv.Itoa(a.Remaining())
+}
+
+// Date formats a date the way the site shows it.
+func Date(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format("2 Jan 2006")
+}
+
+// DateTime formats a moment the way the site shows it.
+func DateTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format("2 Jan 2006, 15:04 UTC")
+}
+
+// Plural is "1 user", "2 users".
+func Plural(n int, one, many string) string {
+	if n == 1 {
+		return fmt.Sprintf("%d %s", n, one)
+	}
+	return fmt.Sprintf("%d %s", n, many)
+}
+
+// FieldErrors maps a form field to its message.
+type FieldErrors map[string]string
