@@ -1,0 +1,100 @@
+package handlers_test
+
+import (
+	"testing"
+
+	"github.com/chromedp/chromedp"
+)
+
+func TestBrowserInviteAndJoin(t *testing.T) {
+	app := newTestApp(t, withAllocation(3))
+	app.user("ann@example.com", "ann", true)
+	browser := newBrowser(t)
+	url := app.srv.URL
+
+	do(t, browser, "sign in", steps(
+		[]chromedp.Action[chromedp.Void]{chromedp.Navigate(url + "/login"), chromedp.WaitVisible(chromedp.CSS("#login-form"))},
+		fill("#login", "ann"),
+		fill("#password", testPassword),
+		[]chromedp.Action[chromedp.Void]{chromedp.Click(chromedp.CSS(`[data-testid="login-submit"]`)),
+			chromedp.WaitVisible(chromedp.CSS("#invite-form"))},
+	)...)
+	if got := text(t, browser, "#invites-remaining"); got != "3" {
+		t.Fatalf("remaining before = %q; want 3", got)
+	}
+
+	// A marker on window survives only if the page is not reloaded.
+	if _, err := chromedp.Run(browser, chromedp.Evaluate[bool](`window.__noReload = true`)); err != nil {
+		t.Fatal(err)
+	}
+	do(t, browser, "invite", steps(
+		fill("#invite-email", "Bob@Example.com"),
+		fill("#invite-note", "Chess on Tuesdays?"),
+		[]chromedp.Action[chromedp.Void]{chromedp.Click(chromedp.CSS(`[data-testid="invite-submit"]`)),
+			chromedp.WaitVisible(chromedp.CSS(`[data-testid="invitation-row"]`))},
+	)...)
+	if got := text(t, browser, "#invites-remaining"); got != "2" {
+		t.Errorf("panel counter after inviting = %q; want 2", got)
+	}
+	if got := text(t, browser, "#nav-invites-remaining"); got != "2" {
+		t.Errorf("nav counter after inviting = %q; want 2", got)
+	}
+	if got := text(t, browser, `[data-testid="invitation-email"]`); got != "Bob@Example.com" {
+		t.Errorf("new row shows %q", got)
+	}
+	if v, _ := chromedp.Run(browser, chromedp.Value(chromedp.CSS("#invite-email"))); v != "" {
+		t.Errorf("form not cleared: %q", v)
+	}
+	if kept, err := chromedp.Run(browser, chromedp.Evaluate[bool](`window.__noReload === true`)); err != nil || !kept {
+		t.Errorf("the page reloaded (marker %v, %v)", kept, err)
+	}
+	screenshot(t, browser, "invite-sent")
+
+	// An error comes back in place too.
+	do(t, browser, "invite again", steps(
+		fill("#invite-email", "bob@example.com"),
+		[]chromedp.Action[chromedp.Void]{chromedp.Click(chromedp.CSS(`[data-testid="invite-submit"]`)),
+			chromedp.WaitVisible(chromedp.CSS(`[data-testid="email-error"]`))},
+	)...)
+	if got := text(t, browser, `[data-testid="email-error"]`); got != "You have already invited bob@example.com." {
+		t.Errorf("duplicate message = %q", got)
+	}
+	screenshot(t, browser, "invite-duplicate")
+
+	// Bob, at another computer, follows the link in his email.
+	link := app.srv.URL + linkIn(t, app.lastMailTo("Bob@Example.com"), "/join/")
+	bob := newIncognito(t, browser)
+	do(t, bob, "open link", chromedp.Navigate(link), chromedp.WaitVisible(chromedp.CSS("#join-form")))
+	if got := text(t, bob, `[data-testid="join-heading"]`); got != "ann invited you to join Beckon" {
+		t.Errorf("join heading = %q", got)
+	}
+	if got := text(t, bob, `[data-testid="join-note"]`); got != "Chess on Tuesdays?" {
+		t.Errorf("join note = %q", got)
+	}
+	if v, _ := chromedp.Run(bob, chromedp.Value(chromedp.CSS("#email"))); v != "Bob@Example.com" {
+		t.Errorf("email not filled in: %q", v)
+	}
+	screenshot(t, bob, "join-page")
+	do(t, bob, "join", steps(
+		fill("#username", "bob"),
+		fill("#password", "bobs own password"),
+		[]chromedp.Action[chromedp.Void]{chromedp.Click(chromedp.CSS(`[data-testid="join-submit"]`)),
+			chromedp.WaitVisible(chromedp.CSS(`[data-testid="nav-user"]`))},
+	)...)
+	if got := text(t, bob, `[data-testid="nav-user"]`); got != "@bob" {
+		t.Errorf("bob signed in as %q", got)
+	}
+	screenshot(t, bob, "joined")
+
+	// Ann sees the invitation accepted, linked to Bob's profile.
+	do(t, browser, "reload ann's list", chromedp.Navigate(url+"/invitations"), chromedp.WaitVisible(chromedp.CSS(`[data-status="accepted"]`)))
+	if got := text(t, browser, `[data-status="accepted"] [data-testid="status-badge"]`); got != "accepted" {
+		t.Errorf("status badge = %q", got)
+	}
+	screenshot(t, browser, "invite-accepted")
+	do(t, browser, "open bob's profile", chromedp.Click(chromedp.CSS(`[data-testid="invitee-link"]`)), chromedp.WaitVisible(chromedp.CSS(`[data-testid="profile"]`)))
+	if got := text(t, browser, `[data-testid="invited-by"]`); got != "Invited by @ann" {
+		t.Errorf("profile says %q", got)
+	}
+	screenshot(t, browser, "profile")
+}
