@@ -61,6 +61,23 @@ func TestBrowserInviteAndJoin(t *testing.T) {
 	}
 	screenshot(t, browser, "invite-duplicate")
 
+	// Revoke, confirmed in the browser's dialog, gives the invitation back in place.
+	acceptDialogs(browser)
+	do(t, browser, "invite cid", steps(
+		refill("#invite-email", "cid@example.com"),
+		[]chromedp.Action[chromedp.Void]{chromedp.Click(chromedp.CSS(`[data-testid="invite-submit"]`)),
+			chromedp.WaitVisible(chromedp.CSS(`[data-status="pending"] + [data-status="pending"], [data-testid="sent-list"] li:nth-child(2)`))},
+	)...)
+	if got := text(t, browser, "#invites-remaining"); got != "1" {
+		t.Errorf("counter after the second invitation = %q; want 1", got)
+	}
+	do(t, browser, "revoke cid", chromedp.Click(chromedp.CSS(`[data-testid="sent-list"] li:first-child [data-testid="revoke"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-status="revoked"]`)))
+	if got := text(t, browser, "#invites-remaining"); got != "2" {
+		t.Errorf("counter after revoking = %q; want 2", got)
+	}
+	screenshot(t, browser, "invite-revoked")
+
 	// Bob, at another computer, follows the link in his email.
 	link := app.srv.URL + linkIn(t, app.lastMailTo("Bob@Example.com"), "/join/")
 	bob := newIncognito(t, browser)

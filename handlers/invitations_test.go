@@ -304,3 +304,25 @@ func TestConcurrentJoinsThroughOneLink(t *testing.T) {
 		}
 	}
 }
+
+func TestFailedEmailShowsAndResendDelivers(t *testing.T) {
+	app := newTestApp(t)
+	ann, annUser := app.member("ann@example.com", "ann")
+	app.mail.setFailing(true)
+	ann.post("/invitations", invite("bob@example.com", ""))
+	for range 8 { // every attempt fails, each after its backoff
+		app.deliver()
+		app.clock.Advance(2 * time.Hour)
+	}
+	res := ann.get("/")
+	expect(t, "failed delivery", res, http.StatusOK, "email failed", `data-status="pending"`)
+	inv := latestInvitation(t, app, annUser.ID)
+	if inv.Delivery != models.DeliveryFailed || inv.Status != models.StatusPending {
+		t.Fatalf("invitation %q with delivery %q; want pending and failed", inv.Status, inv.Delivery)
+	}
+	app.mail.setFailing(false)
+	expect(t, "resend", ann.post(fmt.Sprintf("/invitations/%d/resend", inv.ID), nil), http.StatusSeeOther)
+	path := linkIn(t, app.lastMailTo("bob@example.com"), "/join/")
+	expect(t, "link from the resent email", app.client().get(path), http.StatusOK, "ann invited you")
+	expect(t, "delivered", ann.get("/"), http.StatusOK, "email sent")
+}
