@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/beckon-app/beckon/models"
 	"github.com/beckon-app/beckon/views"
@@ -35,7 +34,7 @@ func (h *Handler) renderPanel(w http.ResponseWriter, r *http.Request, status int
 
 func (h *Handler) recentList(r *http.Request, userID int64) (views.SentList, error) {
 	invs, total, err := h.store.Invitations.List(r.Context(), models.ListFilter{InviterID: userID, PerPage: recentInvitations})
-	return views.SentList{Invitations: invs, Total: total, Page: 1, PerPage: recentInvitations, Now: time.Now(), Compact: true}, err
+	return views.SentList{Invitations: invs, Total: total, Page: 1, PerPage: recentInvitations, Compact: true}, err
 }
 
 // invitationCreatePost handles POST /invitations: the checks of SPEC section
@@ -158,7 +157,7 @@ func (h *Handler) invitationList(w http.ResponseWriter, r *http.Request) {
 		h.serverError(w, r, err)
 		return
 	}
-	list := views.SentList{Invitations: invs, Total: total, Page: page, PerPage: invitationsPerPage, Status: status, Now: time.Now()}
+	list := views.SentList{Invitations: invs, Total: total, Page: page, PerPage: invitationsPerPage, Status: status}
 	h.render(w, r, http.StatusOK, views.InvitationsPage(h.layout(r, "Sent invitations"), list))
 }
 
@@ -238,5 +237,5 @@ func (h *Handler) invitationChanged(w http.ResponseWriter, r *http.Request, u mo
 		h.serverError(w, r, err)
 		return
 	}
-	h.render(w, r, status, views.InvitationRowUpdate(inv, time.Now(), alloc, problem))
+	h.render(w, r, status, views.InvitationRowUpdate(inv, alloc, problem))
 }

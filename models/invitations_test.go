@@ -188,6 +188,8 @@ func TestResendReplacesLinkAndRevokeGivesBack(t *testing.T) {
 		t.Fatalf("first resend: %v", err)
 	}
 	second := tokenOf(e.mint()[0])
+	assertNoRawToken(t, e.db, first)
+	assertNoRawToken(t, e.db, second)
 	if _, err := e.store.Invitations.LookupToken(ctx, first); !errors.Is(err, models.ErrInvitationReplaced) {
 		t.Errorf("old link: %v; want ErrInvitationReplaced", err)
 	}

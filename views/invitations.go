@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net/url"
 	"strconv"
-	"time"
 
 	"github.com/beckon-app/beckon/models"
 )
@@ -31,7 +30,6 @@ type SentList struct {
 	Page        int
 	PerPage     int
 	Status      string // the filter, "" for all
-	Now         time.Time
 	Compact     bool // the home page's short list, with a link to the full one
 }
 
