@@ -1,0 +1,178 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// env returns a getenv with the given variables and nothing else.
+func env(vars ...string) func(string) string {
+	m := map[string]string{}
+	for i := 0; i+1 < len(vars); i += 2 {
+		m[vars[i]] = vars[i+1]
+	}
+	return func(k string) string { return m[k] }
+}
+
+func TestBadConfigurationIsAUsageError(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		vars []string
+		args []string
+		want string
+	}{
+		{"signup", []string{"BECKON_SIGNUP", "sometimes"}, nil, "BECKON_SIGNUP"},
+		{"expiry", []string{"BECKON_INVITE_EXPIRY", "-3h"}, nil, "BECKON_INVITE_EXPIRY"},
+		{"expiry words", []string{"BECKON_INVITE_EXPIRY", "a week"}, nil, "BECKON_INVITE_EXPIRY"},
+		{"allocation", []string{"BECKON_DEFAULT_INVITE_ALLOCATION", "-2"}, nil, "BECKON_DEFAULT_INVITE_ALLOCATION"},
+		{"base url", []string{"BECKON_BASE_URL", "localhost:8080"}, nil, "BECKON_BASE_URL"},
+		{"addr", []string{"BECKON_ADDR", "8080"}, nil, "BECKON_ADDR"},
+		{"rate", []string{"BECKON_INVITE_RATE", "lots"}, nil, "BECKON_INVITE_RATE"},
+		{"recipient rate", []string{"BECKON_RECIPIENT_RATE", "-1"}, nil, "BECKON_RECIPIENT_RATE"},
+		{"mail from", []string{"BECKON_MAIL_FROM", "nobody"}, nil, "BECKON_MAIL_FROM"},
+		{"smtp", []string{"BECKON_SMTP_URL", "http://user:hunter2@x"}, nil, "BECKON_SMTP_URL"},
+		{"flag", nil, []string{"serve", "-signup", "closed"}, "BECKON_SIGNUP"},
+		{"unknown flag", nil, []string{"serve", "-nope"}, "not defined"},
+		{"unknown command", nil, []string{"frobnicate"}, "unknown command"},
+	} {
+		var stderr bytes.Buffer
+		err := run(context.Background(), tc.args, env(tc.vars...), strings.NewReader(""), io.Discard, &stderr)
+		var ue usageError
+		if !errors.As(err, &ue) {
+			t.Errorf("%s: %v; want a usage error", tc.name, err)
+			continue
+		}
+		if !strings.Contains(err.Error()+stderr.String(), tc.want) {
+			t.Errorf("%s: message %q lacks %q", tc.name, err, tc.want)
+		}
+		if strings.Contains(err.Error(), "hunter2") {
+			t.Errorf("%s: the message repeats a password", tc.name)
+		}
+	}
+}
+
+func TestCreateUserAndGrant(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "beckon.db")
+	getenv := env("BECKON_DB", db)
+	ctx := context.Background()
+	var out bytes.Buffer
+	err := run(ctx, []string{"createuser", "--email", "Ops@Example.com", "--username", "ops", "--staff"}, getenv,
+		strings.NewReader("a long password\n"), &out, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := out.String(); got != "created staff @ops <Ops@Example.com> (id 1)\n" {
+		t.Errorf("createuser printed %q", got)
+	}
+	for _, tc := range []struct {
+		args  []string
+		stdin string
+	}{
+		{[]string{"createuser", "--email", "x@example.com", "--username", "xx1"}, ""},                      // no password
+		{[]string{"createuser", "--email", "x@example.com", "--username", "xx1"}, "short\n"},               // weak
+		{[]string{"createuser", "--email", "ops@example.com", "--username", "other"}, "a long password\n"}, // taken
+		{[]string{"createuser", "--email", "bad", "--username", "xx1"}, "a long password\n"},
+		{[]string{"grant", "manage_invites"}, ""},
+		{[]string{"grant", "superpowers", "ops@example.com"}, ""},
+		{[]string{"grant", "manage_invites", "ghost@example.com"}, ""},
+	} {
+		err := run(ctx, tc.args, getenv, strings.NewReader(tc.stdin), io.Discard, io.Discard)
+		var ue usageError
+		if !errors.As(err, &ue) {
+			t.Errorf("%v: %v; want a usage error", tc.args, err)
+		}
+	}
+	out.Reset()
+	if err := run(ctx, []string{"grant", "manage_invites", "OPS@example.com"}, getenv, nil, &out, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if got := out.String(); got != "granted manage_invites to @ops <Ops@Example.com>\n" {
+		t.Errorf("grant printed %q", got)
+	}
+	out.Reset()
+	if err := run(ctx, []string{"expire-invitations"}, getenv, nil, &out, io.Discard); err != nil || out.String() != "expired 0 invitations\n" {
+		t.Errorf("expire-invitations: %q, %v", out.String(), err)
+	}
+	out.Reset()
+	if err := run(ctx, []string{"migrate"}, getenv, nil, &out, io.Discard); err != nil || out.String() != "database is up to date\n" {
+		t.Errorf("migrate: %q, %v", out.String(), err)
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe to write from the server while the test reads.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+func TestServePrintsSetupURLAndShutsDownGracefully(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var stdout, stderr syncBuffer
+	getenv := env("BECKON_DB", filepath.Join(t.TempDir(), "data", "beckon.db"), "BECKON_ADDR", "127.0.0.1:0",
+		"BECKON_BASE_URL", "http://beckon.test")
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, nil, getenv, nil, &stdout, &stderr) }()
+
+	addrRE := regexp.MustCompile(`msg=listening addr=(\S+)`)
+	var addr string
+	for deadline := time.Now().Add(20 * time.Second); addr == "" && time.Now().Before(deadline); {
+		if m := addrRE.FindStringSubmatch(stderr.String()); m != nil {
+			addr = m[1]
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if addr == "" {
+		t.Fatalf("server did not start:\n%s", stderr.String())
+	}
+	if !strings.Contains(stdout.String(), "Create the first administrator: http://beckon.test/setup") {
+		t.Errorf("stdout lacks the setup URL: %q", stdout.String())
+	}
+	res, err := http.Get("http://" + addr + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		t.Errorf("healthz = %d", res.StatusCode)
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("serve returned %v after shutdown", err)
+		}
+	case <-time.After(25 * time.Second):
+		t.Fatal("serve did not stop")
+	}
+	sc := bufio.NewScanner(strings.NewReader(stderr.String()))
+	var last string
+	for sc.Scan() {
+		last = sc.Text()
+	}
+	if !strings.Contains(last, "stopped") {
+		t.Errorf("last log line %q; want the stop", last)
+	}
+}
