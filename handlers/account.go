@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/beckon-app/beckon/models"
 	"github.com/beckon-app/beckon/views"
@@ -84,7 +85,7 @@ func (h *Handler) passwordForgotPost(w http.ResponseWriter, r *http.Request) {
 		h.render(w, r, http.StatusUnprocessableEntity, views.ForgotPasswordPage(h.layout(r, "Reset your password"), form, false))
 		return
 	}
-	if ok, wait := h.loginByAccount.allow("reset:"+models.EmailKey(form.Email), timeNow()); !ok {
+	if ok, wait := h.mailByAddress.allow("reset:"+models.EmailKey(form.Email), time.Now()); !ok {
 		h.tooMany(w, r, int(wait.Seconds())+1, "We already sent several reset emails to this address. Try again later.")
 		return
 	}

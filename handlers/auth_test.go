@@ -276,3 +276,20 @@ func TestHealthzHeadersAndErrors(t *testing.T) {
 	big := url.Values{"login": {strings.Repeat("x", 100<<10)}}
 	expect(t, "oversized form", c.post("/login", big), http.StatusBadRequest)
 }
+
+func TestResetEmailsToOneAddressAreLimited(t *testing.T) {
+	app := newTestApp(t)
+	app.user("ann@example.com", "ann", true)
+	c := app.client()
+	for range 5 {
+		expect(t, "reset request", c.post("/password/forgot", url.Values{"email": {"ann@example.com"}}), http.StatusOK)
+	}
+	res := c.post("/password/forgot", url.Values{"email": {"ANN@example.com"}})
+	expect(t, "sixth reset request in an hour", res, http.StatusTooManyRequests, "Try again later.")
+	if res.header.Get("Retry-After") == "" {
+		t.Error("no Retry-After")
+	}
+	if n := len(app.deliver()); n != 5 {
+		t.Errorf("%d reset emails sent; want 5", n)
+	}
+}

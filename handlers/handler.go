@@ -5,7 +5,6 @@ package handlers
 
 import (
 	"log/slog"
-	"net/http"
 	"time"
 
 	"github.com/alexedwards/scs/v2"
@@ -33,6 +32,9 @@ type Handler struct {
 
 	loginByIP      *limiter
 	loginByAccount *limiter
+	// mailByAddress bounds the emails a visitor can make the site send to
+	// one address (password resets, confirmation resends).
+	mailByAddress *limiter
 }
 
 // New builds the Handler.
@@ -53,6 +55,7 @@ func New(logger *slog.Logger, store *models.Store, sessions *scs.SessionManager,
 		cfg:            cfg,
 		loginByIP:      newLimiter(cfg.LoginPerIP, cfg.LoginWindow),
 		loginByAccount: newLimiter(cfg.LoginPerAccount, cfg.LoginWindow),
+		mailByAddress:  newLimiter(5, time.Hour),
 	}
 }
 
@@ -61,6 +64,3 @@ const (
 	sessionUserID = "user_id"
 	sessionFlash  = "flash"
 )
-
-// ensure the handler satisfies http.Handler through Routes.
-var _ = http.Handler(nil)

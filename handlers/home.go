@@ -2,13 +2,9 @@ package handlers
 
 import (
 	"net/http"
-	"time"
 
 	"github.com/beckon-app/beckon/views"
 )
-
-// timeNow is the wall clock for the in-memory rate limiters.
-func timeNow() time.Time { return time.Now() }
 
 // home handles GET /: what the site is for visitors, the invite panel for members.
 func (h *Handler) home(w http.ResponseWriter, r *http.Request) {

@@ -3,6 +3,7 @@ package handlers
 import (
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/beckon-app/beckon/models"
 	"github.com/beckon-app/beckon/views"
@@ -82,7 +83,7 @@ func (h *Handler) settingsConfirmEmailPost(w http.ResponseWriter, r *http.Reques
 		redirect(w, r, "/")
 		return
 	}
-	if ok, wait := h.loginByAccount.allow("confirm:"+models.EmailKey(u.Email), timeNow()); !ok {
+	if ok, wait := h.mailByAddress.allow("confirm:"+models.EmailKey(u.Email), time.Now()); !ok {
 		h.tooMany(w, r, int(wait.Seconds())+1, "We already sent several confirmation emails. Try again later.")
 		return
 	}
