@@ -1,0 +1,106 @@
+package views_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/a-h/templ"
+
+	"github.com/beckon-app/beckon/models"
+	"github.com/beckon-app/beckon/views"
+)
+
+func render(t *testing.T, c templ.Component) string {
+	t.Helper()
+	var b strings.Builder
+	if err := c.Render(context.Background(), &b); err != nil {
+		t.Fatal(err)
+	}
+	return b.String()
+}
+
+func has(t *testing.T, what, html string, wants ...string) {
+	t.Helper()
+	for _, w := range wants {
+		if !strings.Contains(html, w) {
+			t.Errorf("%s lacks %q:\n%s", what, w, html)
+		}
+	}
+}
+
+func hasNot(t *testing.T, what, html string, unwanted ...string) {
+	t.Helper()
+	for _, w := range unwanted {
+		if strings.Contains(html, w) {
+			t.Errorf("%s has %q:\n%s", what, w, html)
+		}
+	}
+}
+
+func TestRemainingNeverShowsMinusOne(t *testing.T) {
+	for _, tc := range []struct {
+		a    models.Allocation
+		want string
+	}{
+		{models.Allocation{Allocated: 5, Held: 2}, "3"},
+		{models.Allocation{Allocated: 2, Held: 4}, "0"}, // staff lowered it below what is held
+		{models.Allocation{Unlimited: true, Held: 40}, "Unlimited"},
+	} {
+		if got := views.RemainingText(tc.a); got != tc.want {
+			t.Errorf("RemainingText(%+v) = %q; want %q", tc.a, got, tc.want)
+		}
+	}
+}
+
+func TestInviteFormBlockStates(t *testing.T) {
+	verified := models.User{ID: 1, Email: "ann@example.com", VerifiedAt: time.Now(), Allocation: models.Allocation{Allocated: 1}}
+	html := render(t, views.InviteFormBlock(verified, views.InviteForm{Email: "x", Errors: views.FieldErrors{"email": "Enter a valid email address."}}))
+	has(t, "form with an error", html, `<form id="invite-form"`, `hx-post="/invitations"`, `data-testid="email-error"`, "Enter a valid email address.", `aria-invalid`)
+
+	none := verified
+	none.Allocation.Held = 1
+	html = render(t, views.InviteFormBlock(none, views.InviteForm{}))
+	has(t, "none left", html, `id="invite-form"`, "You have no invitations left.")
+	hasNot(t, "none left", html, "<form")
+
+	unverified := models.User{ID: 1, Email: "una@example.com", Allocation: models.Allocation{Allocated: 3}}
+	html = render(t, views.InviteFormBlock(unverified, views.InviteForm{}))
+	has(t, "unverified", html, `id="invite-form"`, "Confirm your email address", "una@example.com", `action="/settings/confirm-email"`)
+}
+
+func TestInvitationRow(t *testing.T) {
+	day := time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)
+	pending := models.Invitation{ID: 7, Email: "bob@example.com", Note: "<b>hi</b>", Status: models.StatusPending,
+		Delivery: models.DeliveryFailed, SentAt: day, ExpiresAt: day.AddDate(0, 0, 7)}
+	html := render(t, views.InvitationRow(pending))
+	has(t, "pending row", html, `id="invitation-7"`, `data-status="pending"`, "expires 9 Nov 2026", "email failed",
+		`hx-post="/invitations/7/resend"`, `hx-post="/invitations/7/revoke"`, "&lt;b&gt;hi&lt;/b&gt;")
+
+	accepted := models.Invitation{ID: 8, Email: "cid@example.com", Status: models.StatusAccepted, Delivery: models.DeliverySent,
+		SentAt: day, AcceptedAt: day.AddDate(0, 0, 1), InviteeUsername: "cid"}
+	html = render(t, views.InvitationRow(accepted))
+	has(t, "accepted row", html, "accepted 3 Nov 2026", `href="/u/cid"`, "Joined as")
+	hasNot(t, "accepted row", html, "/resend", "/revoke")
+
+	html = render(t, views.StatusBadge(models.StatusJoinedIndependently))
+	has(t, "badge", html, "joined independently", "bg-sky-100")
+}
+
+func TestCreatedFragmentSwapsCountersOutOfBand(t *testing.T) {
+	u := models.User{ID: 1, VerifiedAt: time.Now(), Allocation: models.Allocation{Allocated: 3, Held: 1}}
+	html := render(t, views.InviteCreated(u, views.InviteForm{}, views.SentList{}))
+	has(t, "fragment", html, `<form id="invite-form"`,
+		`<span id="invites-remaining" data-testid="invites-remaining" hx-swap-oob="true">2</span>`,
+		`<span id="nav-invites-remaining" data-testid="nav-invites-remaining" hx-swap-oob="true">2</span>`,
+		`id="sent-list" data-testid="sent-list" hx-swap-oob="true"`)
+	hasNot(t, "fragment", html, "<html")
+}
+
+func TestBaseIsAWholeDocumentWithHtmxConfigured(t *testing.T) {
+	html := render(t, views.LandingPage(views.Layout{SiteName: "Beckon"}))
+	has(t, "page", html, "<!doctype html>", `<html lang="en"`, `src="/static/js/htmx.min.js"`, `hx-boost="true"`,
+		`"includeIndicatorStyles":false`, `{"code":"422","swap":true}`)
+	hasNot(t, "page", html, "<script>", "style=")
+}
