@@ -78,6 +78,25 @@ type testApp struct {
 	deliverer *mail.Deliverer
 	clock     *clock
 	cfg       handlers.Config
+	logs      *syncBuffer // everything the server logged
+}
+
+// syncBuffer collects log output written from server goroutines.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf strings.Builder
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 type appOption func(*models.Options, *handlers.Config)
@@ -118,7 +137,8 @@ func newTestApp(t testing.TB, opts ...appOption) *testApp {
 	for _, o := range opts {
 		o(&mo, &a.cfg)
 	}
-	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	a.logs = &syncBuffer{}
+	logger := slog.New(slog.NewTextHandler(a.logs, nil))
 	a.srv = httptest.NewUnstartedServer(nil)
 	a.srv.Start()
 	t.Cleanup(a.srv.Close)

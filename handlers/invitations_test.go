@@ -326,3 +326,27 @@ func TestFailedEmailShowsAndResendDelivers(t *testing.T) {
 	expect(t, "link from the resent email", app.client().get(path), http.StatusOK, "ann invited you")
 	expect(t, "delivered", ann.get("/"), http.StatusOK, "email sent")
 }
+
+func TestRequestLogsNeverCarryTokens(t *testing.T) {
+	app := newTestApp(t)
+	ann, _ := app.member("ann@example.com", "ann")
+	ann.post("/invitations", invite("bob@example.com", ""))
+	path := linkIn(t, app.lastMailTo("bob@example.com"), "/join/")
+	token := strings.TrimPrefix(path, "/join/")
+	bob := app.client()
+	bob.get(path + "?utm=x")
+	bob.post(path, url.Values{"email": {"bob@example.com"}, "username": {"bob"}, "password": {testPassword}})
+	app.client().post("/password/forgot", url.Values{"email": {"bob@example.com"}})
+	reset := linkIn(t, app.lastMailTo("bob@example.com"), "/password/reset/")
+	app.client().get(reset)
+
+	logs := app.logs.String()
+	if !strings.Contains(logs, "path=/join/…") || !strings.Contains(logs, "path=/password/reset/…") {
+		t.Errorf("request log lacks the cut paths:\n%s", logs)
+	}
+	for _, secret := range []string{token, strings.TrimPrefix(reset, "/password/reset/"), testPassword, "utm"} {
+		if strings.Contains(logs, secret) {
+			t.Errorf("the log holds %q:\n%s", secret, logs)
+		}
+	}
+}

@@ -47,8 +47,8 @@ func (s *statusRecorder) Write(b []byte) (int, error) {
 
 func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
 
-// logRequests logs one line per request, at debug level for successes so a
-// busy site's log stays readable, without query strings or tokens.
+// logRequests logs one line per request, without the query string and with
+// any token cut out of the path.
 func (h *Handler) logRequests(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
@@ -192,9 +192,7 @@ func slogLevelFor(status int) slog.Level {
 	switch {
 	case status >= 500:
 		return slog.LevelError
-	case status >= 400:
-		return slog.LevelInfo
 	default:
-		return slog.LevelDebug
+		return slog.LevelInfo
 	}
 }
