@@ -35,7 +35,7 @@ func serve(ctx context.Context, env *environment, name string, args []string) er
 	}
 	defer app.close()
 
-	var sender mail.Sender = mail.LogSender{Logger: logger, From: cfg.MailFrom}
+	var sender mail.Sender = mail.LogSender{Logger: logger, From: cfg.MailFrom, Out: env.stdout}
 	if cfg.SMTPURL != "" {
 		s, err := mail.NewSMTPSender(cfg.SMTPURL, cfg.MailFrom)
 		if err != nil {
