@@ -146,10 +146,5 @@ func (h *Handler) passwordResetPost(w http.ResponseWriter, r *http.Request) {
 		h.serverError(w, r, err)
 		return
 	}
-	if err := h.signIn(r, u); err != nil {
-		h.serverError(w, r, err)
-		return
-	}
-	h.flash(r, "Your password is changed and you are signed in.")
-	redirect(w, r, "/")
+	h.welcome(w, r, u, "Your password is changed and you are signed in.")
 }

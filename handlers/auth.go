@@ -68,6 +68,17 @@ func (h *Handler) signIn(r *http.Request, u models.User) error {
 	return nil
 }
 
+// welcome signs u in after an account change (signup, setup, joining, a
+// reset), says msg on the next page and sends them home.
+func (h *Handler) welcome(w http.ResponseWriter, r *http.Request, u models.User, msg string) {
+	if err := h.signIn(r, u); err != nil {
+		h.serverError(w, r, err)
+		return
+	}
+	h.flash(r, msg)
+	redirect(w, r, "/")
+}
+
 // logoutPost handles POST /logout.
 func (h *Handler) logoutPost(w http.ResponseWriter, r *http.Request) {
 	if err := h.sessions.RenewToken(r.Context()); err != nil {
@@ -114,12 +125,7 @@ func (h *Handler) signupPost(w http.ResponseWriter, r *http.Request) {
 		h.serverError(w, r, err)
 		return
 	}
-	if err := h.signIn(r, u); err != nil {
-		h.serverError(w, r, err)
-		return
-	}
-	h.flash(r, "Welcome! We sent a link to "+u.Email+" to confirm your address.")
-	redirect(w, r, "/")
+	h.welcome(w, r, u, "Welcome! We sent a link to "+u.Email+" to confirm your address.")
 }
 
 // decodeSignup reads and checks the account fields. When ok is false either
@@ -210,10 +216,5 @@ func (h *Handler) setupPost(w http.ResponseWriter, r *http.Request) {
 		h.serverError(w, r, err)
 		return
 	}
-	if err := h.signIn(r, u); err != nil {
-		h.serverError(w, r, err)
-		return
-	}
-	h.flash(r, "Your administrator account is ready.")
-	redirect(w, r, "/")
+	h.welcome(w, r, u, "Your administrator account is ready.")
 }

@@ -57,16 +57,11 @@ func (h *Handler) joinPost(w http.ResponseWriter, r *http.Request) {
 		h.deadInvitation(w, r, inv, err)
 		return
 	}
-	if err := h.signIn(r, u); err != nil {
-		h.serverError(w, r, err)
-		return
-	}
 	msg := "Welcome to " + h.cfg.SiteName + ", " + u.DisplayName() + "!"
 	if !u.Verified() {
 		msg += " We sent a link to " + u.Email + " to confirm your new address."
 	}
-	h.flash(r, msg)
-	redirect(w, r, "/")
+	h.welcome(w, r, u, msg)
 }
 
 // deadInvitation answers a link that cannot be used: 404 for an unknown
