@@ -445,6 +445,12 @@ func (m *Invitations) revoke(ctx context.Context, actorID, id int64, anyInviter 
 		if err := endInvitations(ctx, tx, ch, now, StatusRevoked, actorID, "id = ? AND status = 'pending'", id); err != nil {
 			return err
 		}
+		if anyInviter {
+			// One inviter got an invitation back.
+			if err := audit(ctx, tx, now, actorID, ActionRevoke, sql.NullInt64{}, id, false, 1); err != nil {
+				return err
+			}
+		}
 		inv, err = getInvitation(ctx, tx, now, id)
 		return err
 	})

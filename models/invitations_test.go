@@ -12,7 +12,9 @@ import (
 )
 
 // checkCounters asserts that every user's held and accepted counters agree
-// with their invitations, and that no limited user holds more than allocated.
+// with their invitations. (A limited user may hold more than allocated only
+// when staff lowered the allocation; the concurrency tests check that
+// sending never gets there.)
 func checkCounters(t *testing.T, e *env) {
 	t.Helper()
 	rows, err := e.db.Query(`SELECT u.username, u.invites_allocated, u.invites_unlimited, u.invites_held, u.invites_accepted,
@@ -32,9 +34,6 @@ func checkCounters(t *testing.T, e *env) {
 		}
 		if held != realHeld || accepted != realAccepted {
 			t.Errorf("@%s: held %d accepted %d; invitations say %d and %d", name, held, accepted, realHeld, realAccepted)
-		}
-		if !unlimited && held > allocated {
-			t.Errorf("@%s holds %d of %d allocated", name, held, allocated)
 		}
 	}
 }
