@@ -62,6 +62,19 @@ func (h *Handler) Routes() http.Handler {
 		// Staff: the staff or superuser flag, or manage_invites.
 		r.Group(func(r chi.Router) {
 			r.Use(h.requireUser, h.requireStaff)
+			r.Get("/staff", h.staffDashboard)
+			r.Get("/staff/confirm", h.staffBulkConfirm)
+			r.Post("/staff/topoff", h.staffTopOffPost)
+			r.Post("/staff/addto", h.staffAddToPost)
+			r.Post("/staff/unlimited", h.staffUnlimitedPost)
+			r.Get("/staff/users", h.staffUsers)
+			r.Get("/staff/users/{id}/stat", h.staffUserStat)
+			r.Post("/staff/users/{id}/topoff", h.staffUserTopOffPost)
+			r.Post("/staff/users/{id}/addto", h.staffUserAddToPost)
+			r.Post("/staff/users/{id}/unlimited", h.staffUserUnlimitedPost)
+			r.Get("/staff/invitations", h.staffInvitations)
+			r.Post("/staff/invitations/{id}/revoke", h.staffInvitationRevokePost)
+			r.Get("/staff/audit", h.staffAudit)
 		})
 	})
 	return r

@@ -22,6 +22,9 @@ var commands = map[string]command{
 	"createuser":         createUserCmd,
 	"grant":              grantCmd,
 	"expire-invitations": expireInvitationsCmd,
+	"add-invites":        addInvitesCmd,
+	"topoff-invites":     topOffInvitesCmd,
+	"infinite-invites":   infiniteInvitesCmd,
 }
 
 // openFromEnv opens the app that the BECKON_* variables describe, for the

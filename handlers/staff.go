@@ -1,0 +1,344 @@
+package handlers
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/beckon-app/beckon/models"
+	"github.com/beckon-app/beckon/views"
+)
+
+const (
+	staffUsersPerPage       = 50
+	staffInvitationsPerPage = 50
+	auditPerPage            = 50
+)
+
+// staffDashboard handles GET /staff.
+func (h *Handler) staffDashboard(w http.ResponseWriter, r *http.Request) {
+	h.renderDashboard(w, r, http.StatusOK, views.BulkForm{})
+}
+
+// renderDashboard renders /staff with one of its forms (by Kind) replaced.
+func (h *Handler) renderDashboard(w http.ResponseWriter, r *http.Request, status int, form views.BulkForm) {
+	stats, err := h.store.Staff.Stats(r.Context())
+	if err != nil {
+		h.serverError(w, r, err)
+		return
+	}
+	d := views.StaffDashboard{Stats: stats}
+	for _, kind := range []string{views.BulkTopOff, views.BulkAddTo, views.BulkUnlimited} {
+		f := views.BulkForm{Kind: kind}
+		if form.Kind == kind {
+			f = form
+		}
+		d.Forms = append(d.Forms, f)
+	}
+	h.render(w, r, status, views.StaffDashboardPage(h.layout(r, "Staff"), d))
+}
+
+// bulkInput is a decoded bulk form.
+type bulkInput struct {
+	form   views.BulkForm
+	amount int
+	on     bool // for unlimited
+}
+
+// decodeBulk reads a bulk form of kind from values and checks it.
+func decodeBulk(kind string, values url.Values) (bulkInput, bool) {
+	in := bulkInput{form: views.BulkForm{Kind: kind, Amount: values.Get("amount"), Unlimited: values.Get("unlimited")}}
+	var v models.Validator
+	min := 1
+	switch kind {
+	case views.BulkTopOff:
+		min = 0
+	case views.BulkUnlimited:
+		v.Check(in.form.Unlimited == "on" || in.form.Unlimited == "off", "unlimited", "Choose on or off.")
+		in.on, min = in.form.Unlimited == "on", 0
+	}
+	if !in.on {
+		n, ok := models.ParseAmount(in.form.Amount, min)
+		v.Check(ok, "amount", models.AmountMessage(min))
+		in.amount = n
+	}
+	in.form.Errors = v.Errors
+	return in, v.Valid()
+}
+
+// staffBulkConfirm handles GET /staff/confirm: the confirmation step of a
+// bulk form when JavaScript is off.
+func (h *Handler) staffBulkConfirm(w http.ResponseWriter, r *http.Request) {
+	kind := r.URL.Query().Get("kind")
+	if kind != views.BulkTopOff && kind != views.BulkAddTo && kind != views.BulkUnlimited {
+		h.notFound(w, r)
+		return
+	}
+	in, ok := decodeBulk(kind, r.URL.Query())
+	if !ok {
+		h.renderDashboard(w, r, http.StatusUnprocessableEntity, in.form)
+		return
+	}
+	c := views.BulkConfirm{Form: in.form, Question: views.BulkQuestionFor(in.form, in.amount)}
+	h.render(w, r, http.StatusOK, views.BulkConfirmPage(h.layout(r, "Confirm"), c))
+}
+
+// staffTopOffPost handles POST /staff/topoff.
+func (h *Handler) staffTopOffPost(w http.ResponseWriter, r *http.Request) {
+	h.staffBulkPost(w, r, views.BulkTopOff)
+}
+
+// staffAddToPost handles POST /staff/addto.
+func (h *Handler) staffAddToPost(w http.ResponseWriter, r *http.Request) {
+	h.staffBulkPost(w, r, views.BulkAddTo)
+}
+
+// staffUnlimitedPost handles POST /staff/unlimited.
+func (h *Handler) staffUnlimitedPost(w http.ResponseWriter, r *http.Request) {
+	h.staffBulkPost(w, r, views.BulkUnlimited)
+}
+
+// staffBulkPost runs a bulk operation and answers with how many users it
+// changed: the form with the count for htmx, a flash and a redirect otherwise.
+func (h *Handler) staffBulkPost(w http.ResponseWriter, r *http.Request, kind string) {
+	staff, _ := currentUser(r)
+	if err := r.ParseForm(); err != nil {
+		h.badForm(w, r)
+		return
+	}
+	in, ok := decodeBulk(kind, r.PostForm)
+	if !ok {
+		if wantsFragment(r) {
+			h.render(w, r, http.StatusUnprocessableEntity, views.BulkFormBlock(in.form))
+			return
+		}
+		h.renderDashboard(w, r, http.StatusUnprocessableEntity, in.form)
+		return
+	}
+	var n int
+	var err error
+	var done string
+	switch kind {
+	case views.BulkTopOff:
+		n, err = h.store.Staff.TopOffAll(r.Context(), staff.ID, in.amount)
+		done = fmt.Sprintf("Topped off %s to %d invitations left.", views.Plural(n, "user", "users"), in.amount)
+	case views.BulkAddTo:
+		n, err = h.store.Staff.AddToAll(r.Context(), staff.ID, in.amount, false)
+		done = fmt.Sprintf("Added %d invitations to %s.", in.amount, views.Plural(n, "user", "users"))
+	default:
+		n, err = h.store.Staff.SetUnlimitedAll(r.Context(), staff.ID, in.on, in.amount)
+		done = fmt.Sprintf("Gave %s unlimited invitations.", views.Plural(n, "user", "users"))
+		if !in.on {
+			done = fmt.Sprintf("Gave %s a plain allocation of %d.", views.Plural(n, "user", "users"), in.amount)
+		}
+	}
+	if err != nil {
+		h.serverError(w, r, err)
+		return
+	}
+	if !wantsFragment(r) {
+		h.flash(r, done)
+		redirect(w, r, "/staff")
+		return
+	}
+	h.render(w, r, http.StatusOK, views.BulkFormBlock(views.BulkForm{Kind: kind, Result: done}))
+}
+
+// staffUsers handles GET /staff/users: search (?q=) and keyset pages (?after=).
+func (h *Handler) staffUsers(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	p := views.StaffUsers{Query: strings.TrimSpace(q.Get("q"))}
+	p.AfterID, _ = strconv.ParseInt(q.Get("after"), 10, 64)
+	p.AfterID = max(p.AfterID, 0)
+	users, more, err := h.store.Staff.ListUsers(r.Context(), models.UserFilter{Query: p.Query, AfterID: p.AfterID, PerPage: staffUsersPerPage})
+	if err != nil {
+		h.serverError(w, r, err)
+		return
+	}
+	p.Users = users
+	if more {
+		p.NextID = users[len(users)-1].ID
+	}
+	h.render(w, r, http.StatusOK, views.StaffUsersPage(h.layout(r, "Users"), p, r.URL.RequestURI()))
+}
+
+// staffUserID reads {id} of a user; ok is false (and 404 written) when it
+// is not a number or no such user exists.
+func (h *Handler) staffUser(w http.ResponseWriter, r *http.Request) (models.User, bool) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id < 1 {
+		h.notFound(w, r)
+		return models.User{}, false
+	}
+	u, err := h.store.Users.Get(r.Context(), id)
+	if err != nil {
+		h.modelError(w, r, err)
+		return models.User{}, false
+	}
+	return u, true
+}
+
+// staffUserStat handles GET /staff/users/{id}/stat: that user's allocation
+// block (the seed's invite_stat), for a refresh in place.
+func (h *Handler) staffUserStat(w http.ResponseWriter, r *http.Request) {
+	u, ok := h.staffUser(w, r)
+	if !ok {
+		return
+	}
+	h.render(w, r, http.StatusOK, views.UserStatBlock(views.UserStat{User: u, Next: "/staff/users"}))
+}
+
+// staffUserTopOffPost handles POST /staff/users/{id}/topoff.
+func (h *Handler) staffUserTopOffPost(w http.ResponseWriter, r *http.Request) {
+	h.staffUserPost(w, r, views.BulkTopOff)
+}
+
+// staffUserAddToPost handles POST /staff/users/{id}/addto.
+func (h *Handler) staffUserAddToPost(w http.ResponseWriter, r *http.Request) {
+	h.staffUserPost(w, r, views.BulkAddTo)
+}
+
+// staffUserUnlimitedPost handles POST /staff/users/{id}/unlimited.
+func (h *Handler) staffUserUnlimitedPost(w http.ResponseWriter, r *http.Request) {
+	h.staffUserPost(w, r, views.BulkUnlimited)
+}
+
+// staffUserPost changes one user's allocation and answers with the user's
+// refreshed block (htmx), or a flash and a redirect back.
+func (h *Handler) staffUserPost(w http.ResponseWriter, r *http.Request, kind string) {
+	staff, _ := currentUser(r)
+	u, ok := h.staffUser(w, r)
+	if !ok {
+		return
+	}
+	if err := r.ParseForm(); err != nil {
+		h.badForm(w, r)
+		return
+	}
+	back := safeNext(r.PostForm.Get("next"))
+	if !strings.HasPrefix(back, "/staff/users") {
+		back = "/staff/users"
+	}
+	in, valid := decodeBulk(kind, r.PostForm)
+	if !valid {
+		if wantsFragment(r) {
+			h.render(w, r, http.StatusUnprocessableEntity, views.UserStatBlock(views.UserStat{User: u, Next: back, Errors: in.form.Errors}))
+			return
+		}
+		h.errorPage(w, r, http.StatusUnprocessableEntity, "Not changed", firstError(in.form.Errors))
+		return
+	}
+	var err error
+	var done string
+	switch kind {
+	case views.BulkTopOff:
+		_, err = h.store.Staff.TopOffUser(r.Context(), staff.ID, u.ID, in.amount)
+		done = fmt.Sprintf("Topped off to %d left.", in.amount)
+	case views.BulkAddTo:
+		_, err = h.store.Staff.AddToUser(r.Context(), staff.ID, u.ID, in.amount)
+		done = fmt.Sprintf("Added %d.", in.amount)
+	default:
+		_, err = h.store.Staff.SetUnlimitedUser(r.Context(), staff.ID, u.ID, in.on, in.amount)
+		done = "Unlimited invitations on."
+		if !in.on {
+			done = fmt.Sprintf("Unlimited off, allocation %d.", in.amount)
+		}
+	}
+	if err != nil {
+		h.modelError(w, r, err)
+		return
+	}
+	if u.Allocation.Unlimited && kind != views.BulkUnlimited {
+		done = "Nothing changed: this member has unlimited invitations."
+	}
+	if !wantsFragment(r) {
+		h.flash(r, "@"+u.Username+": "+done)
+		redirect(w, r, back)
+		return
+	}
+	if u, err = h.store.Users.Get(r.Context(), u.ID); err != nil {
+		h.modelError(w, r, err)
+		return
+	}
+	h.render(w, r, http.StatusOK, views.UserStatBlock(views.UserStat{User: u, Next: back, Message: done}))
+}
+
+// firstError is the message of a form with one field in error.
+func firstError(errs views.FieldErrors) string {
+	for _, msg := range errs {
+		return msg
+	}
+	return ""
+}
+
+// staffInvitations handles GET /staff/invitations: every invitation,
+// filtered by ?status= and ?inviter= (a username), paginated by ?page=.
+func (h *Handler) staffInvitations(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	p := views.StaffInvitations{Status: q.Get("status"), Inviter: models.NormalizeUsername(q.Get("inviter"))}
+	if p.Status != "" && !models.ValidStatus(p.Status) {
+		h.errorPage(w, r, http.StatusUnprocessableEntity, "Unknown status", "There is no invitation status called "+strconv.Quote(p.Status)+".")
+		return
+	}
+	p.Page, _ = strconv.Atoi(q.Get("page"))
+	p.Page = max(p.Page, 1)
+	f := models.ListFilter{Status: p.Status, Page: p.Page, PerPage: staffInvitationsPerPage}
+	if p.Inviter != "" {
+		inviter, err := h.store.Users.GetByUsername(r.Context(), p.Inviter)
+		if errors.Is(err, models.ErrNoRecord) {
+			h.render(w, r, http.StatusOK, views.StaffInvitationsPage(h.layout(r, "All invitations"), p))
+			return
+		}
+		if err != nil {
+			h.serverError(w, r, err)
+			return
+		}
+		f.InviterID = inviter.ID
+	}
+	invs, total, err := h.store.Invitations.List(r.Context(), f)
+	if err != nil {
+		h.serverError(w, r, err)
+		return
+	}
+	p.Invitations, p.More = invs, p.Page*staffInvitationsPerPage < total
+	h.render(w, r, http.StatusOK, views.StaffInvitationsPage(h.layout(r, "All invitations"), p))
+}
+
+// staffInvitationRevokePost handles POST /staff/invitations/{id}/revoke.
+func (h *Handler) staffInvitationRevokePost(w http.ResponseWriter, r *http.Request) {
+	staff, _ := currentUser(r)
+	id, ok := h.invitationID(w, r)
+	if !ok {
+		return
+	}
+	inv, err := h.store.Invitations.RevokeAsStaff(r.Context(), staff.ID, id)
+	switch {
+	case errors.Is(err, models.ErrNotPending):
+		h.errorPage(w, r, http.StatusUnprocessableEntity, "Not revoked", "This invitation is no longer pending.")
+		return
+	case err != nil:
+		h.modelError(w, r, err)
+		return
+	}
+	if !wantsFragment(r) {
+		h.flash(r, "Revoked the invitation from @"+inv.InviterUsername+" to "+inv.Email+".")
+		redirect(w, r, "/staff/invitations")
+		return
+	}
+	h.render(w, r, http.StatusOK, views.StaffInvitationRow(inv))
+}
+
+// staffAudit handles GET /staff/audit.
+func (h *Handler) staffAudit(w http.ResponseWriter, r *http.Request) {
+	page, _ := strconv.Atoi(r.URL.Query().Get("page"))
+	page = max(page, 1)
+	entries, more, err := h.store.Staff.Audit(r.Context(), page, auditPerPage)
+	if err != nil {
+		h.serverError(w, r, err)
+		return
+	}
+	h.render(w, r, http.StatusOK, views.AuditLogPage(h.layout(r, "Audit log"), views.AuditLog{Entries: entries, Page: page, More: more}))
+}

@@ -1,0 +1,233 @@
+package handlers_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/beckon-app/beckon/models"
+)
+
+// staffClients signs in one user of each kind that the permission matrix
+// covers, and returns their clients (nil for the anonymous visitor).
+func staffClients(t *testing.T, app *testApp) map[string]*client {
+	t.Helper()
+	ctx := context.Background()
+	clients := map[string]*client{"anonymous": app.client()}
+	clients["member"], _ = app.member("member@example.com", "member")
+
+	staff, _ := app.store.Users.Create(ctx, models.NewUser{Email: "staff@example.com", Username: "staff", Password: testPassword, Staff: true, Verified: true})
+	_ = staff
+	clients["staff flag"] = app.client()
+	clients["staff flag"].login("staff", testPassword)
+
+	app.store.Users.Create(ctx, models.NewUser{Email: "root@example.com", Username: "root", Password: testPassword, Superuser: true, Verified: true})
+	clients["superuser"] = app.client()
+	clients["superuser"].login("root", testPassword)
+
+	app.user("mod@example.com", "mod", true)
+	if _, err := app.store.Users.GrantManageInvites(ctx, "mod@example.com"); err != nil {
+		t.Fatal(err)
+	}
+	clients["manage_invites"] = app.client()
+	clients["manage_invites"].login("mod", testPassword)
+	return clients
+}
+
+func TestStaffPermissionMatrix(t *testing.T) {
+	app := newTestApp(t)
+	clients := staffClients(t, app)
+	target, _ := app.store.Users.GetByUsername(context.Background(), "member")
+	stat := fmt.Sprintf("/staff/users/%d", target.ID)
+	routes := []struct {
+		method, path string
+		form         url.Values
+		ok           int // the status staff get
+	}{
+		{"GET", "/staff", nil, 200},
+		{"GET", "/staff/confirm?kind=topoff&amount=1", nil, 200},
+		{"POST", "/staff/topoff", url.Values{"amount": {"1"}}, 303},
+		{"POST", "/staff/addto", url.Values{"amount": {"1"}}, 303},
+		{"POST", "/staff/unlimited", url.Values{"unlimited": {"off"}, "amount": {"1"}}, 303},
+		{"GET", "/staff/users", nil, 200},
+		{"GET", stat + "/stat", nil, 200},
+		{"POST", stat + "/topoff", url.Values{"amount": {"1"}}, 303},
+		{"POST", stat + "/addto", url.Values{"amount": {"1"}}, 303},
+		{"POST", stat + "/unlimited", url.Values{"unlimited": {"on"}}, 303},
+		{"GET", "/staff/invitations", nil, 200},
+		{"POST", "/staff/invitations/999/revoke", nil, 404},
+		{"GET", "/staff/audit", nil, 200},
+	}
+	for _, rt := range routes {
+		for who, c := range clients {
+			var res response
+			if rt.method == "GET" {
+				res = c.get(rt.path)
+			} else {
+				res = c.post(rt.path, rt.form)
+			}
+			want := rt.ok
+			switch who {
+			case "anonymous":
+				want = http.StatusSeeOther
+			case "member":
+				want = http.StatusForbidden
+			}
+			if res.status != want {
+				t.Errorf("%s %s as %s: %d; want %d", rt.method, rt.path, who, res.status, want)
+			}
+			if who == "anonymous" && rt.method == "GET" && !strings.HasPrefix(res.header.Get("Location"), "/login?next=") {
+				t.Errorf("%s as anonymous: sent to %q; want /login?next=…", rt.path, res.header.Get("Location"))
+			}
+		}
+	}
+}
+
+func TestStaffBadAmountsAre422(t *testing.T) {
+	app := newTestApp(t)
+	clients := staffClients(t, app)
+	boss := clients["superuser"]
+	member, _ := app.store.Users.GetByUsername(context.Background(), "member")
+	paths := []string{"/staff/topoff", "/staff/addto", fmt.Sprintf("/staff/users/%d/topoff", member.ID), fmt.Sprintf("/staff/users/%d/addto", member.ID)}
+	bad := []url.Values{
+		{}, {"amount": {""}}, {"amount": {"abc"}}, {"amount": {"1.5"}}, {"amount": {"1e3"}}, {"amount": {"-1"}}, {"amount": {"1000001"}},
+	}
+	for _, p := range paths {
+		for _, form := range bad {
+			for _, hx := range [][]string{nil, htmx} {
+				res := boss.post(p, form, hx...)
+				expect(t, fmt.Sprintf("POST %s %v (htmx %v)", p, form, hx != nil), res, http.StatusUnprocessableEntity, "Enter a whole number from")
+			}
+		}
+	}
+	expect(t, "addto 0", boss.post("/staff/addto", url.Values{"amount": {"0"}}), 422, "Enter a whole number from 1 to 1,000,000.")
+	expect(t, "unlimited without a choice", boss.post("/staff/unlimited", url.Values{"amount": {"1"}}), 422, "Choose on or off.")
+	expect(t, "unlimited off without amount", boss.post("/staff/unlimited", url.Values{"unlimited": {"off"}}), 422, "Enter a whole number from 0 to 1,000,000.")
+	expect(t, "confirm page with a bad amount", boss.get("/staff/confirm?kind=addto&amount=x"), 422, "Enter a whole number")
+	res := boss.post("/staff/topoff", url.Values{"amount": {" 4 "}}, htmx...)
+	expect(t, "' 4 ' is 4", res, http.StatusOK, "Topped off", "to 4 invitations left.")
+}
+
+func TestStaffBulkAnswersInPlaceOrWithFlash(t *testing.T) {
+	app := newTestApp(t, withAllocation(0))
+	clients := staffClients(t, app)
+	boss := clients["staff flag"]
+	res := boss.post("/staff/topoff", url.Values{"amount": {"3"}}, htmx...)
+	expect(t, "htmx top off", res, http.StatusOK, `id="bulk-topoff"`, "Topped off 4 users to 3 invitations left.")
+	if strings.Contains(res.body, "<html") {
+		t.Error("htmx answer is a whole page")
+	}
+	res = boss.post("/staff/addto", url.Values{"amount": {"2"}})
+	expect(t, "plain add", res, http.StatusSeeOther)
+	expect(t, "flash", boss.get("/staff"), http.StatusOK, "Added 2 invitations to 4 users.", `data-testid="activity-chart"`, `data-testid="stat-members">4<`)
+	expect(t, "member sees it", clients["member"].get("/"), http.StatusOK, `data-testid="invites-remaining">5</span>`)
+	expect(t, "confirm page", boss.get("/staff/confirm?kind=unlimited&unlimited=on&amount="), http.StatusOK, "Every member gets unlimited invitations.")
+	expect(t, "audit", boss.get("/staff/audit"), http.StatusOK, "Added 2 to every member", "Topped off every member to 3 remaining", "@staff")
+}
+
+func TestStaffUserStatFragment(t *testing.T) {
+	app := newTestApp(t, withAllocation(1))
+	clients := staffClients(t, app)
+	boss := clients["manage_invites"]
+	member, _ := app.store.Users.GetByUsername(context.Background(), "member")
+	base := fmt.Sprintf("/staff/users/%d", member.ID)
+	res := boss.get(base + "/stat")
+	expect(t, "stat", res, http.StatusOK, fmt.Sprintf(`id="user-stat-%d"`, member.ID), `data-testid="stat-remaining">1<`)
+	if strings.Contains(res.body, "<html") {
+		t.Error("stat fragment is a whole page")
+	}
+	expect(t, "unknown user", boss.get("/staff/users/9999/stat"), http.StatusNotFound)
+	expect(t, "bad id", boss.get("/staff/users/abc/stat"), http.StatusNotFound)
+	expect(t, "add 4", boss.post(base+"/addto", url.Values{"amount": {"4"}}, htmx...), http.StatusOK, `data-testid="stat-remaining">5<`, "Added 4.")
+	expect(t, "top off to 2 (already 5)", boss.post(base+"/topoff", url.Values{"amount": {"2"}}, htmx...), http.StatusOK, `data-testid="stat-remaining">5<`)
+	expect(t, "unlimited on", boss.post(base+"/unlimited", url.Values{"unlimited": {"on"}}, htmx...), http.StatusOK, `data-testid="stat-remaining">Unlimited<`)
+	expect(t, "add to unlimited", boss.post(base+"/addto", url.Values{"amount": {"4"}}, htmx...), http.StatusOK, "Nothing changed")
+	expect(t, "unlimited off at 2", boss.post(base+"/unlimited", url.Values{"unlimited": {"off"}, "amount": {"2"}}, htmx...), http.StatusOK, `data-testid="stat-remaining">2<`)
+	res = boss.post(base+"/addto", url.Values{"amount": {"1"}, "next": {"/staff/users?q=mem"}})
+	if res.status != http.StatusSeeOther || res.header.Get("Location") != "/staff/users?q=mem" {
+		t.Errorf("plain post: %d to %q", res.status, res.header.Get("Location"))
+	}
+	expect(t, "search", boss.get("/staff/users?q=MEM"), http.StatusOK, "@member", `data-testid="stat-remaining">3<`)
+	expect(t, "search nobody", boss.get("/staff/users?q=zzz"), http.StatusOK, "No users match.")
+}
+
+func TestStaffInvitationsListAndRevoke(t *testing.T) {
+	app := newTestApp(t)
+	clients := staffClients(t, app)
+	boss := clients["superuser"]
+	member := clients["member"]
+	member.post("/invitations", invite("bob@example.com", ""))
+	m, _ := app.store.Users.GetByUsername(context.Background(), "member")
+	inv := latestInvitation(t, app, m.ID)
+	expect(t, "list", boss.get("/staff/invitations"), http.StatusOK, "bob@example.com", "@member")
+	expect(t, "filter by inviter", boss.get("/staff/invitations?inviter=root"), http.StatusOK, "No invitations match.")
+	expect(t, "filter by status", boss.get("/staff/invitations?status=pending&inviter=Member"), http.StatusOK, "bob@example.com")
+	expect(t, "bad status", boss.get("/staff/invitations?status=gone"), http.StatusUnprocessableEntity)
+	res := boss.post(fmt.Sprintf("/staff/invitations/%d/revoke", inv.ID), nil, htmx...)
+	expect(t, "revoke", res, http.StatusOK, `data-status="revoked"`)
+	expect(t, "revoke again", boss.post(fmt.Sprintf("/staff/invitations/%d/revoke", inv.ID), nil), http.StatusUnprocessableEntity)
+	expect(t, "member got it back", member.get("/"), http.StatusOK, `data-testid="invites-remaining">5</span>`)
+	expect(t, "audited", boss.get("/staff/audit"), http.StatusOK, "Revoked the invitation to bob@example.com", "@root")
+}
+
+// allocations reads every user's allocation, by username.
+func allocations(t *testing.T, app *testApp) map[string]models.Allocation {
+	t.Helper()
+	rows, err := app.store.DB.Query(`SELECT username, invites_allocated, invites_unlimited, invites_held, invites_accepted FROM users`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	out := map[string]models.Allocation{}
+	for rows.Next() {
+		var name string
+		var a models.Allocation
+		rows.Scan(&name, &a.Allocated, &a.Unlimited, &a.Held, &a.Accepted)
+		out[name] = a
+	}
+	return out
+}
+
+func TestPageFragmentAndCommandAgree(t *testing.T) {
+	ops := []struct {
+		name string
+		form url.Values
+		path string
+		cmd  func(*testing.T, *testApp)
+		want int // the member's allocation afterwards (3 allocated, 1 held before)
+	}{
+		{"top off", url.Values{"amount": {"7"}}, "/staff/topoff", func(t *testing.T, a *testApp) { a.store.Staff.TopOffAll(context.Background(), 0, 7) }, 8},
+		{"add", url.Values{"amount": {"2"}}, "/staff/addto", func(t *testing.T, a *testApp) { a.store.Staff.AddToAll(context.Background(), 0, 2, false) }, 5},
+		{"unlimited off", url.Values{"unlimited": {"off"}, "amount": {"1"}}, "/staff/unlimited", func(t *testing.T, a *testApp) {
+			a.store.Staff.SetUnlimitedAll(context.Background(), 0, false, 1)
+		}, 1},
+	}
+	for _, op := range ops {
+		var states []map[string]models.Allocation
+		for _, how := range []string{"page", "fragment", "command"} {
+			app := newTestApp(t, withAllocation(3))
+			clients := staffClients(t, app)
+			m, _ := app.store.Users.GetByUsername(context.Background(), "member")
+			app.store.Invitations.Create(context.Background(), m.ID, "friend@example.com", "", 0)
+			switch how {
+			case "page":
+				clients["superuser"].post(op.path, op.form)
+			case "fragment":
+				clients["superuser"].post(op.path, op.form, htmx...)
+			case "command":
+				op.cmd(t, app)
+			}
+			state := allocations(t, app)
+			if got := state["member"].Allocated; got != op.want {
+				t.Errorf("%s by %s: member allocated %d; want %d", op.name, how, got, op.want)
+			}
+			states = append(states, state)
+		}
+		if fmt.Sprint(states[0]) != fmt.Sprint(states[1]) || fmt.Sprint(states[1]) != fmt.Sprint(states[2]) {
+			t.Errorf("%s: page, fragment and command differ:\n%v\n%v\n%v", op.name, states[0], states[1], states[2])
+		}
+	}
+}

@@ -1,0 +1,227 @@
+package views
+
+import (
+	"fmt"
+	"net/url"
+	"strconv"
+
+	"github.com/beckon-app/beckon/models"
+)
+
+// Bulk operations of the dashboard, by the path segment they post to.
+const (
+	BulkTopOff    = "topoff"
+	BulkAddTo     = "addto"
+	BulkUnlimited = "unlimited"
+)
+
+// BulkForm is one of the dashboard's forms that change every member.
+type BulkForm struct {
+	Kind      string // BulkTopOff, BulkAddTo or BulkUnlimited
+	Amount    string
+	Unlimited string // "on" or "off", for BulkUnlimited
+	Errors    FieldErrors
+	Result    string // what the last run changed
+}
+
+// StaffDashboard is the /staff page.
+type StaffDashboard struct {
+	Stats models.Stats
+	Forms []BulkForm
+}
+
+// BulkConfirm is the confirmation step of a bulk form without JavaScript.
+type BulkConfirm struct {
+	Form     BulkForm
+	Question string
+}
+
+// StaffUsers is a page of the staff user list.
+type StaffUsers struct {
+	Users   []models.User
+	Query   string
+	AfterID int64 // the cursor this page started from
+	NextID  int64 // the cursor of the next page; 0 when none
+}
+
+// NextURL links the next page of the same search.
+func (p StaffUsers) NextURL() string {
+	q := url.Values{"after": {strconv.FormatInt(p.NextID, 10)}}
+	if p.Query != "" {
+		q.Set("q", p.Query)
+	}
+	return "/staff/users?" + q.Encode()
+}
+
+// UserStat is one user's allocation block on the staff pages.
+type UserStat struct {
+	User    models.User
+	Next    string // where a plain form post returns to
+	Errors  FieldErrors
+	Message string
+}
+
+// StaffInvitations is a page of every member's invitations.
+type StaffInvitations struct {
+	Invitations []models.Invitation
+	Status      string
+	Inviter     string
+	Page        int
+	More        bool
+}
+
+// PageURL links page n of the list with the same filters.
+func (p StaffInvitations) PageURL(n int) string {
+	q := url.Values{}
+	if p.Status != "" {
+		q.Set("status", p.Status)
+	}
+	if p.Inviter != "" {
+		q.Set("inviter", p.Inviter)
+	}
+	if n > 1 {
+		q.Set("page", strconv.Itoa(n))
+	}
+	return "/staff/invitations?" + q.Encode()
+}
+
+// AuditLog is a page of the audit log.
+type AuditLog struct {
+	Entries []models.AuditEntry
+	Page    int
+	More    bool
+}
+
+func auditPageURL(n int) string { return fmt.Sprintf("/staff/audit?page=%d", n) }
+
+// AuditSummary says in words what an audit entry did.
+func AuditSummary(e models.AuditEntry) string {
+	target := "every member"
+	if e.TargetID != 0 {
+		target = "@" + e.TargetName
+		if e.TargetName == "" {
+			target = fmt.Sprintf("user %d", e.TargetID)
+		}
+	}
+	switch e.Action {
+	case models.ActionTopOff:
+		return fmt.Sprintf("Topped off %s to %d remaining", target, e.Amount)
+	case models.ActionAddTo:
+		if e.OnlyEmpty {
+			return fmt.Sprintf("Added %d to %s with none left", e.Amount, target)
+		}
+		return fmt.Sprintf("Added %d to %s", e.Amount, target)
+	case models.ActionUnlimitedOn:
+		return "Gave " + target + " unlimited invitations"
+	case models.ActionUnlimitedOff:
+		return fmt.Sprintf("Gave %s a plain allocation of %d", target, e.Amount)
+	case models.ActionRevoke:
+		return "Revoked the invitation to " + e.TargetName
+	}
+	return e.Action
+}
+
+// Percent formats a share from 0 to 1.
+func Percent(f float64) string { return fmt.Sprintf("%.1f%%", f*100) }
+
+// chartBar is one bar of the activity chart, in SVG units.
+type chartBar struct {
+	X, Y, W, H float64
+	Fill       string
+	Title      string
+}
+
+const (
+	chartWidth  = 720.0
+	chartHeight = 180.0
+	chartBottom = 160.0 // the baseline; below it the date labels
+)
+
+// chartBars lays out two bars a day (invitations and joins) scaled to the
+// busiest day.
+func chartBars(days []models.DayCount) []chartBar {
+	peak := 1
+	for _, d := range days {
+		peak = max(peak, d.Invitations, d.Joins)
+	}
+	if len(days) == 0 {
+		return nil
+	}
+	slot := chartWidth / float64(len(days))
+	w := slot * 0.38
+	scale := (chartBottom - 10) / float64(peak)
+	var bars []chartBar
+	for i, d := range days {
+		x := float64(i)*slot + slot*0.1
+		day := d.Day.Format("2 Jan")
+		hi, hj := float64(d.Invitations)*scale, float64(d.Joins)*scale
+		bars = append(bars,
+			chartBar{X: x, Y: chartBottom - hi, W: w, H: hi, Fill: "#6366f1", Title: fmt.Sprintf("%s: %s sent", day, Plural(d.Invitations, "invitation", "invitations"))},
+			chartBar{X: x + w, Y: chartBottom - hj, W: w, H: hj, Fill: "#22c55e", Title: fmt.Sprintf("%s: %s", day, Plural(d.Joins, "join", "joins"))},
+		)
+	}
+	return bars
+}
+
+// chartLabel is a date under the chart.
+type chartLabel struct {
+	X    float64
+	Text string
+}
+
+// chartLabels marks every seventh day, counting back from today.
+func chartLabels(days []models.DayCount) []chartLabel {
+	if len(days) == 0 {
+		return nil
+	}
+	slot := chartWidth / float64(len(days))
+	var out []chartLabel
+	for i := len(days) - 1; i >= 0; i -= 7 {
+		out = append(out, chartLabel{X: float64(i)*slot + slot/2, Text: days[i].Day.Format("2 Jan")})
+	}
+	return out
+}
+
+func fmtFloat(f float64) string { return strconv.FormatFloat(f, 'f', 1, 64) }
+
+func bulkPath(kind string) string { return "/staff/" + kind }
+
+func bulkFormID(kind string) string { return "bulk-" + kind }
+
+func userStatID(u models.User) string { return fmt.Sprintf("user-stat-%d", u.ID) }
+
+func userPath(u models.User, action string) string {
+	return fmt.Sprintf("/staff/users/%d/%s", u.ID, action)
+}
+
+func staffRevokePath(inv models.Invitation) string {
+	return fmt.Sprintf("/staff/invitations/%d/revoke", inv.ID)
+}
+
+func staffRowID(inv models.Invitation) string { return fmt.Sprintf("staff-invitation-%d", inv.ID) }
+
+// bulkQuestion is what the confirmation of a bulk form asks.
+func bulkQuestion(f BulkForm) string {
+	switch f.Kind {
+	case BulkTopOff:
+		return "Top off every member with a limited allocation to the amount you entered?"
+	case BulkAddTo:
+		return "Add the amount you entered to every member with a limited allocation?"
+	default:
+		return "Change unlimited invitations for every member?"
+	}
+}
+
+// BulkQuestionFor is the confirmation page's question, with the amount.
+func BulkQuestionFor(f BulkForm, amount int) string {
+	switch f.Kind {
+	case BulkTopOff:
+		return fmt.Sprintf("Every member with a limited allocation and fewer than %d invitations left will have exactly %d left.", amount, amount)
+	case BulkAddTo:
+		return fmt.Sprintf("Every member with a limited allocation gets %d more invitations.", amount)
+	}
+	if f.Unlimited == "on" {
+		return "Every member gets unlimited invitations."
+	}
+	return fmt.Sprintf("Every member loses unlimited invitations and gets a plain allocation of %d.", amount)
+}
