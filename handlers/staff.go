@@ -144,7 +144,12 @@ func (h *Handler) staffBulkPost(w http.ResponseWriter, r *http.Request, kind str
 		redirect(w, r, "/staff")
 		return
 	}
-	h.render(w, r, http.StatusOK, views.BulkFormBlock(views.BulkForm{Kind: kind, Result: done}))
+	own, err := h.store.Users.Allocation(r.Context(), staff.ID)
+	if err != nil {
+		h.serverError(w, r, err)
+		return
+	}
+	h.render(w, r, http.StatusOK, views.BulkDone(views.BulkForm{Kind: kind, Result: done}, own))
 }
 
 // staffUsers handles GET /staff/users: search (?q=) and keyset pages (?after=).

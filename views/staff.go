@@ -165,8 +165,9 @@ func chartBars(days []models.DayCount) []chartBar {
 
 // chartLabel is a date under the chart.
 type chartLabel struct {
-	X    float64
-	Text string
+	X      float64
+	Text   string
+	Anchor string // text-anchor: the newest day's label ends at the edge
 }
 
 // chartLabels marks every seventh day, counting back from today.
@@ -177,7 +178,11 @@ func chartLabels(days []models.DayCount) []chartLabel {
 	slot := chartWidth / float64(len(days))
 	var out []chartLabel
 	for i := len(days) - 1; i >= 0; i -= 7 {
-		out = append(out, chartLabel{X: float64(i)*slot + slot/2, Text: days[i].Day.Format("2 Jan")})
+		l := chartLabel{X: float64(i)*slot + slot/2, Text: days[i].Day.Format("2 Jan"), Anchor: "middle"}
+		if i == len(days)-1 {
+			l.X, l.Anchor = chartWidth, "end"
+		}
+		out = append(out, l)
 	}
 	return out
 }
