@@ -176,7 +176,7 @@ func TestStaffInvitationsListAndRevoke(t *testing.T) {
 // allocations reads every user's allocation, by username.
 func allocations(t *testing.T, app *testApp) map[string]models.Allocation {
 	t.Helper()
-	rows, err := app.store.DB.Query(`SELECT username, invites_allocated, invites_unlimited, invites_held, invites_accepted FROM users`)
+	rows, err := app.store.DB.Query(`SELECT username, allocated, unlimited, held, accepted FROM users JOIN allocations ON user_id = id`)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -289,8 +289,8 @@ func (m *Invitations) Create(ctx context.Context, inviterID int64, email, note s
 // with ErrNoInvitesLeft; one conditional UPDATE, so that no interleaving of
 // requests can overspend.
 func takeInvitation(ctx context.Context, tx *sql.Tx, userID int64) error {
-	res, err := tx.ExecContext(ctx, `UPDATE users SET invites_held = invites_held + 1
-		WHERE id = ? AND (invites_unlimited = 1 OR invites_held < invites_allocated)`, userID)
+	res, err := tx.ExecContext(ctx, `UPDATE allocations SET held = held + 1
+		WHERE user_id = ? AND (unlimited = 1 OR held < allocated)`, userID)
 	if err != nil {
 		return fmt.Errorf("models: take invitation: %w", err)
 	}
@@ -496,9 +496,9 @@ var endStatusEvent = map[string]string{
 // user recorded on the events (0 for the system), and for joined
 // independently the new member.
 func endInvitations(ctx context.Context, tx *sql.Tx, ch *change, now time.Time, status string, actorID int64, where string, args ...any) error {
-	if _, err := tx.ExecContext(ctx, `UPDATE users SET invites_held = invites_held - d.n
+	if _, err := tx.ExecContext(ctx, `UPDATE allocations SET held = held - d.n
 		FROM (SELECT inviter_id, count(*) AS n FROM invitations WHERE `+where+` GROUP BY inviter_id) AS d
-		WHERE users.id = d.inviter_id`, args...); err != nil {
+		WHERE allocations.user_id = d.inviter_id`, args...); err != nil {
 		return fmt.Errorf("models: give invitations back: %w", err)
 	}
 	invitee := sql.NullInt64{}
@@ -538,7 +538,7 @@ func endInvitations(ctx context.Context, tx *sql.Tx, ch *change, now time.Time, 
 // allocation reads a user's allocation through q (the database or a transaction).
 func allocation(ctx context.Context, q queryer, userID int64) (Allocation, error) {
 	var a Allocation
-	err := q.QueryRowContext(ctx, `SELECT invites_allocated, invites_unlimited, invites_held, invites_accepted FROM users WHERE id = ?`,
+	err := q.QueryRowContext(ctx, `SELECT allocated, unlimited, held, accepted FROM allocations WHERE user_id = ?`,
 		userID).Scan(&a.Allocated, &a.Unlimited, &a.Held, &a.Accepted)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Allocation{}, ErrNoRecord

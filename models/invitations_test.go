@@ -17,10 +17,10 @@ import (
 // sending never gets there.)
 func checkCounters(t *testing.T, e *env) {
 	t.Helper()
-	rows, err := e.db.Query(`SELECT u.username, u.invites_allocated, u.invites_unlimited, u.invites_held, u.invites_accepted,
+	rows, err := e.db.Query(`SELECT u.username, a.allocated, a.unlimited, a.held, a.accepted,
 		(SELECT count(*) FROM invitations i WHERE i.inviter_id = u.id AND i.status IN ('pending', 'accepted')),
 		(SELECT count(*) FROM invitations i WHERE i.inviter_id = u.id AND i.status = 'accepted')
-		FROM users u`)
+		FROM users u JOIN allocations a ON a.user_id = u.id`)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -94,7 +94,7 @@ func (m *Invitations) join(ctx context.Context, token string, nu NewUser, extraE
 		if n, _ := res.RowsAffected(); n != 1 {
 			return ErrInvitationUsed
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE users SET invites_accepted = invites_accepted + 1 WHERE id = ?`, inv.InviterID); err != nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE allocations SET accepted = accepted + 1 WHERE user_id = ?`, inv.InviterID); err != nil {
 			return fmt.Errorf("models: count acceptance: %w", err)
 		}
 		if inv, err = getInvitation(ctx, tx, now, inv.ID); err != nil {

@@ -7,7 +7,7 @@ import (
 
 // Invitees returns the members whom the user brought in, oldest first.
 func (m *Users) Invitees(ctx context.Context, id int64) ([]User, error) {
-	rows, err := m.db.QueryContext(ctx, `SELECT `+userColumns+` FROM users WHERE invited_by = ? ORDER BY id`, id)
+	rows, err := m.db.QueryContext(ctx, `SELECT `+userColumns+userFrom+` WHERE invited_by = ? ORDER BY users.id`, id)
 	if err != nil {
 		return nil, fmt.Errorf("models: invitees: %w", err)
 	}

@@ -101,13 +101,13 @@ func unlimitedChange(on bool, allocation int, userID int64) allocationChange {
 // The statements of the operations. Each changes only the users it must, so
 // that the rows it reports are the users that changed, and running one twice
 // changes nothing the second time. Only the unlimited switch touches
-// invites_unlimited.
+// the unlimited flag.
 const (
-	topOffSQL       = `UPDATE users SET invites_allocated = invites_held + ?1 WHERE invites_unlimited = 0 AND max(invites_allocated - invites_held, 0) < ?1`
-	addToSQL        = `UPDATE users SET invites_allocated = invites_allocated + ?1 WHERE invites_unlimited = 0`
-	addToEmptySQL   = addToSQL + ` AND invites_allocated <= invites_held`
-	unlimitedOnSQL  = `UPDATE users SET invites_unlimited = 1 WHERE invites_unlimited = 0`
-	unlimitedOffSQL = `UPDATE users SET invites_unlimited = 0, invites_allocated = ?1 WHERE (invites_unlimited = 1 OR invites_allocated <> ?1)`
+	topOffSQL       = `UPDATE allocations SET allocated = held + ?1 WHERE unlimited = 0 AND max(allocated - held, 0) < ?1`
+	addToSQL        = `UPDATE allocations SET allocated = allocated + ?1 WHERE unlimited = 0`
+	addToEmptySQL   = addToSQL + ` AND allocated <= held`
+	unlimitedOnSQL  = `UPDATE allocations SET unlimited = 1 WHERE unlimited = 0`
+	unlimitedOffSQL = `UPDATE allocations SET unlimited = 0, allocated = ?1 WHERE (unlimited = 1 OR allocated <> ?1)`
 )
 
 // apply runs one operation as one set-based statement in one transaction,
@@ -131,7 +131,7 @@ func (s *Staff) apply(ctx context.Context, actorID int64, c allocationChange) (i
 	}
 	args := []any{c.amount}
 	if c.userID != 0 {
-		q += " AND id = ?2"
+		q += " AND user_id = ?2"
 		args = append(args, c.userID)
 	}
 	var changed int
@@ -258,6 +258,10 @@ func (st Stats) AcceptanceRate() float64 {
 	return float64(st.Accepted) / float64(st.Sent)
 }
 
+// manyMatches is the count of matching users above which a search walks the
+// users in id order instead of gathering the matches through the indexes.
+const manyMatches = 2000
+
 // ChartDays is how many days the activity chart covers.
 const ChartDays = 30
 
@@ -349,22 +353,36 @@ type UserFilter struct {
 }
 
 // ListUsers returns a page of users in id order and whether more follow.
-// A query matches the start of the username or of the email address, through
-// their unique indexes, so that a search stays fast over a million users.
+// A query matches the start of the username or of the email address. Which
+// plan is fast depends on how many users match, so it counts them first,
+// capped, through the unique indexes: a few matches are gathered through the
+// indexes and sorted; many are found by walking the users in id order, which
+// meets a page of them soon.
 func (s *Staff) ListUsers(ctx context.Context, f UserFilter) ([]User, bool, error) {
 	if f.PerPage <= 0 {
 		f.PerPage = 50
 	}
-	q := `SELECT ` + userColumns + ` FROM users WHERE id > ?1`
+	q := `SELECT ` + userColumns + userFrom + ` WHERE users.id > ?1`
 	args := []any{f.AfterID, f.PerPage + 1}
 	if key := EmailKey(f.Query); key != "" {
 		// The range [key, key+U+10FFFF) holds every string that starts with key.
-		q = `SELECT ` + userColumns + ` FROM users WHERE id IN (
-			SELECT id FROM users WHERE username >= ?3 AND username < ?4
-			UNION SELECT id FROM users WHERE email_key >= ?3 AND email_key < ?4) AND id > ?1`
 		args = append(args, key, key+"\U0010FFFF")
+		const matching = `SELECT id FROM users WHERE username >= ?1 AND username < ?2
+			UNION SELECT id FROM users WHERE email_key >= ?1 AND email_key < ?2`
+		var n int
+		if err := s.db.QueryRowContext(ctx, `SELECT
+			(SELECT count(*) FROM (SELECT 1 FROM users WHERE username >= ?1 AND username < ?2 LIMIT ?3)) +
+			(SELECT count(*) FROM (SELECT 1 FROM users WHERE email_key >= ?1 AND email_key < ?2 LIMIT ?3))`,
+			args[2], args[3], manyMatches).Scan(&n); err != nil {
+			return nil, false, fmt.Errorf("models: count matching users: %w", err)
+		}
+		if n < manyMatches {
+			q += ` AND users.id IN (` + strings.NewReplacer("?1", "?3", "?2", "?4").Replace(matching) + `)`
+		} else {
+			q += ` AND (+username >= ?3 AND +username < ?4 OR +email_key >= ?3 AND +email_key < ?4)`
+		}
 	}
-	rows, err := s.db.QueryContext(ctx, q+` ORDER BY id LIMIT ?2`, args...)
+	rows, err := s.db.QueryContext(ctx, q+` ORDER BY users.id LIMIT ?2`, args...)
 	if err != nil {
 		return nil, false, fmt.Errorf("models: list users: %w", err)
 	}

@@ -3,6 +3,7 @@ package models_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/beckon-app/beckon/models"
@@ -24,7 +25,7 @@ func seedAllocations(t *testing.T, e *env, seeds []seed) map[string]int64 {
 	for _, s := range seeds {
 		u := e.user(s.name+"@example.com", s.name, true)
 		ids[s.name] = u.ID
-		if _, err := e.db.Exec(`UPDATE users SET invites_allocated = ?, invites_unlimited = 0 WHERE id = ?`, s.allocated+s.held, u.ID); err != nil {
+		if _, err := e.db.Exec(`UPDATE allocations SET allocated = ?, unlimited = 0 WHERE user_id = ?`, s.allocated+s.held, u.ID); err != nil {
 			t.Fatal(err)
 		}
 		for i := range s.held {
@@ -32,7 +33,7 @@ func seedAllocations(t *testing.T, e *env, seeds []seed) map[string]int64 {
 				t.Fatal(err)
 			}
 		}
-		if _, err := e.db.Exec(`UPDATE users SET invites_allocated = ?, invites_unlimited = ? WHERE id = ?`, s.allocated, s.unlimited, u.ID); err != nil {
+		if _, err := e.db.Exec(`UPDATE allocations SET allocated = ?, unlimited = ? WHERE user_id = ?`, s.allocated, s.unlimited, u.ID); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -225,5 +226,38 @@ func TestStatsAndUserSearch(t *testing.T) {
 	users, more, _ = e.store.Staff.ListUsers(ctx, models.UserFilter{PerPage: 2, AfterID: users[1].ID})
 	if len(users) != 1 || more || users[0].Username != "zed" {
 		t.Errorf("second page: %+v, more %v", users, more)
+	}
+}
+
+func TestUserSearchWithManyMatches(t *testing.T) {
+	e := newEnv(t)
+	seedMembers(t, e.db, 5000) // more matches for "member" than manyMatches
+	ctx := context.Background()
+	for _, q := range []string{"member", "MEMBER1", "member4999"} {
+		var seen []string
+		after := int64(0)
+		for {
+			users, more, err := e.store.Staff.ListUsers(ctx, models.UserFilter{Query: q, AfterID: after, PerPage: 400})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, u := range users {
+				if !strings.HasPrefix(u.Username, strings.ToLower(q)) {
+					t.Fatalf("%q matched @%s", q, u.Username)
+				}
+				if i > 0 && u.ID <= users[i-1].ID {
+					t.Fatalf("%q: not in id order", q)
+				}
+				seen = append(seen, u.Username)
+			}
+			if !more {
+				break
+			}
+			after = users[len(users)-1].ID
+		}
+		want := map[string]int{"member": 5000, "MEMBER1": 1111, "member4999": 1}[q]
+		if len(seen) != want {
+			t.Errorf("%q: %d users over all pages; want %d", q, len(seen), want)
+		}
 	}
 }

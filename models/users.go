@@ -73,9 +73,13 @@ type NewUser struct {
 	Verified  bool // the address is already proven (setup, createuser, a kept invited address)
 }
 
-const userColumns = `id, email, username, name, password_hash, is_staff, is_superuser, manage_invites,
+// userColumns reads a User from users joined with allocations (aliased a).
+const userColumns = `users.id, email, username, name, password_hash, is_staff, is_superuser, manage_invites,
 	email_verified_at, joined_at, coalesce(invited_by, 0),
-	invites_allocated, invites_unlimited, invites_held, invites_accepted`
+	a.allocated, a.unlimited, a.held, a.accepted`
+
+// userFrom is the FROM clause that goes with userColumns.
+const userFrom = ` FROM users JOIN allocations a ON a.user_id = users.id`
 
 func scanUser(row interface{ Scan(...any) error }) (User, error) {
 	var u User
@@ -95,7 +99,7 @@ func scanUser(row interface{ Scan(...any) error }) (User, error) {
 	return u, nil
 }
 
-const userByIDSQL = `SELECT ` + userColumns + ` FROM users WHERE id = ?`
+const userByIDSQL = `SELECT ` + userColumns + userFrom + ` WHERE users.id = ?`
 
 // Get returns the user with id, or ErrNoRecord.
 func (m *Users) Get(ctx context.Context, id int64) (User, error) {
@@ -106,7 +110,7 @@ func getUser(ctx context.Context, q queryer, id int64) (User, error) {
 	return scanUser(q.QueryRowContext(ctx, userByIDSQL, id))
 }
 
-const userByLoginSQL = `SELECT ` + userColumns + ` FROM users WHERE email_key = ? OR username = ?`
+const userByLoginSQL = `SELECT ` + userColumns + userFrom + ` WHERE email_key = ? OR username = ?`
 
 // GetByLogin returns the user whose email or username is login, or ErrNoRecord.
 func (m *Users) GetByLogin(ctx context.Context, login string) (User, error) {
@@ -114,7 +118,7 @@ func (m *Users) GetByLogin(ctx context.Context, login string) (User, error) {
 	return scanUser(m.db.QueryRowContext(ctx, userByLoginSQL, key, key))
 }
 
-const userByUsernameSQL = `SELECT ` + userColumns + ` FROM users WHERE username = ?`
+const userByUsernameSQL = `SELECT ` + userColumns + userFrom + ` WHERE username = ?`
 
 // GetByUsername returns the user with that username, or ErrNoRecord.
 func (m *Users) GetByUsername(ctx context.Context, username string) (User, error) {
@@ -163,9 +167,11 @@ func (m *Users) CreateFirst(ctx context.Context, nu NewUser) (User, error) {
 	return u, err
 }
 
-const insertUserSQL = `INSERT INTO users (email, email_key, username, name, password_hash, is_staff, is_superuser,
-	email_verified_at, joined_at, invited_by, invites_allocated, invites_unlimited)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, nullif(?, 0), ?, ?)`
+const (
+	insertUserSQL = `INSERT INTO users (email, email_key, username, name, password_hash, is_staff, is_superuser,
+	email_verified_at, joined_at, invited_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, nullif(?, 0))`
+	insertAllocationSQL = `INSERT INTO allocations (user_id, allocated, unlimited) VALUES (?, ?, ?)`
+)
 
 // insert adds a user inside tx; invitedBy is 0 for none. It queues the
 // confirmation email when the address is not verified, and when it is, ends
@@ -187,7 +193,7 @@ func insertUser(ctx context.Context, tx *sql.Tx, c *core, ch *change, nu NewUser
 		allocated, unlimited = 0, true
 	}
 	res, err := tx.ExecContext(ctx, insertUserSQL, email, EmailKey(email), NormalizeUsername(nu.Username),
-		strings.TrimSpace(nu.Name), hash, nu.Staff, nu.Superuser, verified, unix(now), invitedBy, allocated, unlimited)
+		strings.TrimSpace(nu.Name), hash, nu.Staff, nu.Superuser, verified, unix(now), invitedBy)
 	if err != nil {
 		var se sqlite3.Error
 		if errors.As(err, &se) && se.ExtendedCode == sqlite3.ErrConstraintUnique {
@@ -201,6 +207,9 @@ func insertUser(ctx context.Context, tx *sql.Tx, c *core, ch *change, nu NewUser
 	id, err := res.LastInsertId()
 	if err != nil {
 		return User{}, fmt.Errorf("models: insert user: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, insertAllocationSQL, id, allocated, unlimited); err != nil {
+		return User{}, fmt.Errorf("models: insert allocation: %w", err)
 	}
 	u, err := getUser(ctx, tx, id)
 	if err != nil {

@@ -57,7 +57,7 @@ func state(t *testing.T, path string) string {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	rows, err := db.Query(`SELECT username, invites_allocated, invites_unlimited, invites_held FROM users ORDER BY id`)
+	rows, err := db.Query(`SELECT username, allocated, unlimited, held FROM users JOIN allocations ON user_id = id ORDER BY id`)
 	if err != nil {
 		t.Fatal(err)
 	}
