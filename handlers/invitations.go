@@ -33,8 +33,8 @@ func (h *Handler) renderPanel(w http.ResponseWriter, r *http.Request, status int
 }
 
 func (h *Handler) recentList(r *http.Request, userID int64) (views.SentList, error) {
-	invs, total, err := h.store.Invitations.List(r.Context(), models.ListFilter{InviterID: userID, PerPage: recentInvitations})
-	return views.SentList{Invitations: invs, Total: total, Page: 1, PerPage: recentInvitations, Compact: true}, err
+	invs, _, err := h.store.Invitations.List(r.Context(), models.ListFilter{InviterID: userID, PerPage: recentInvitations, SkipTotal: true})
+	return views.SentList{Invitations: invs, Page: 1, PerPage: recentInvitations, Compact: true}, err
 }
 
 // invitationCreatePost handles POST /invitations: the checks of SPEC section
@@ -89,12 +89,7 @@ func (h *Handler) invitationCreatePost(w http.ResponseWriter, r *http.Request) {
 		redirect(w, r, "/")
 		return
 	}
-	recent, err := h.recentList(r, u.ID)
-	if err != nil {
-		h.serverError(w, r, err)
-		return
-	}
-	h.render(w, r, http.StatusOK, views.InviteCreated(u, views.InviteForm{}, recent))
+	h.render(w, r, http.StatusOK, views.InviteCreated(u, inv))
 }
 
 // inviteErrorMessage is the message a model error puts next to the email
@@ -112,28 +107,13 @@ func inviteErrorMessage(err error, email string) (string, bool) {
 }
 
 // inviteFormAgain answers an invitation that was not sent: the form with its
-// messages (a fragment for htmx), or the whole panel.
+// messages and the counters (htmx), or the whole panel.
 func (h *Handler) inviteFormAgain(w http.ResponseWriter, r *http.Request, status int, u models.User, form views.InviteForm) {
 	if wantsFragment(r) {
-		// At zero left the form itself becomes the message.
-		if !u.Allocation.CanInvite() {
-			h.render(w, r, status, views.InviteCreated(u, form, mustList(h, r, u.ID)))
-			return
-		}
-		h.render(w, r, status, views.InviteFormBlock(u, form))
+		h.render(w, r, status, views.InviteRefused(u, form))
 		return
 	}
 	h.renderPanel(w, r, status, u, form)
-}
-
-// mustList is the recent list, or an empty one if it cannot be read (the
-// answer is about the form; the list is a courtesy).
-func mustList(h *Handler, r *http.Request, userID int64) views.SentList {
-	list, err := h.recentList(r, userID)
-	if err != nil {
-		h.logger.Error("recent invitations", "err", err)
-	}
-	return list
 }
 
 // invitationList handles GET /invitations: the member's sent list,

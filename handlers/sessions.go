@@ -13,7 +13,6 @@ func NewSessionManager(store scs.Store, secure bool) *scs.SessionManager {
 	s := scs.New()
 	s.Store = store
 	s.Lifetime = 14 * 24 * time.Hour
-	s.IdleTimeout = 7 * 24 * time.Hour
 	s.Cookie.Name = "beckon_session"
 	s.Cookie.HttpOnly = true
 	s.Cookie.SameSite = http.SameSiteLaxMode

@@ -35,6 +35,8 @@ func Open(path string) (*sql.DB, error) {
 	q.Set("_txlock", "immediate")
 	q.Set("_synchronous", "NORMAL")
 	q.Set("_cache_size", "-16000")
+	// Reuse prepared statements: preparing is a quarter of a small write.
+	q.Set("_stmt_cache_size", "64")
 	dsn := "file:" + path + "?" + q.Encode()
 	db, err := sql.Open("sqlite3", dsn)
 	if err != nil {

@@ -149,6 +149,7 @@ type ListFilter struct {
 	Page      int    // from 1
 	PerPage   int
 	AfterID   int64 // cursor: only invitations with a smaller id (newest first); 0 for none
+	SkipTotal bool  // do not count the matches (the total returned is then 0)
 }
 
 // List returns the invitations matching f, newest first, and how many match.
@@ -181,8 +182,10 @@ func (m *Invitations) List(ctx context.Context, f ListFilter) ([]Invitation, int
 	}
 	cond := strings.Join(where, " AND ")
 	var total int
-	if err := m.db.QueryRowContext(ctx, `SELECT count(*) FROM invitations i WHERE `+cond, args...).Scan(&total); err != nil {
-		return nil, 0, fmt.Errorf("models: count invitations: %w", err)
+	if !f.SkipTotal {
+		if err := m.db.QueryRowContext(ctx, `SELECT count(*) FROM invitations i WHERE `+cond, args...).Scan(&total); err != nil {
+			return nil, 0, fmt.Errorf("models: count invitations: %w", err)
+		}
 	}
 	if f.PerPage <= 0 {
 		f.PerPage = 20
@@ -227,19 +230,19 @@ func (m *Invitations) Create(ctx context.Context, inviterID int64, email, note s
 	var alloc Allocation
 	err := m.write(ctx, func(tx *sql.Tx, ch *change) error {
 		now := m.now()
-		inviter, err := getUser(ctx, tx, inviterID)
-		if err != nil {
-			return err
-		}
-		if !inviter.Verified() {
-			return ErrNotVerified
-		}
 		// Overdue invitations of this inviter read as expired already: make
 		// that durable now so they neither block a re-invite nor hold an
 		// invitation.
 		if err := endInvitations(ctx, tx, ch, now, StatusExpired, 0,
 			"status = 'pending' AND expires_at <= ? AND inviter_id = ?", unix(now), inviterID); err != nil {
 			return err
+		}
+		inviter, err := getUser(ctx, tx, inviterID)
+		if err != nil {
+			return err
+		}
+		if !inviter.Verified() {
+			return ErrNotVerified
 		}
 		var exists int
 		if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM users WHERE email_key = ?)`, key).Scan(&exists); err != nil {
@@ -258,6 +261,8 @@ func (m *Invitations) Create(ctx context.Context, inviterID int64, email, note s
 		if err := takeInvitation(ctx, tx, inviterID); err != nil {
 			return err
 		}
+		alloc = inviter.Allocation
+		alloc.Held++
 		if err := m.checkInviterRate(ctx, tx, now, inviterID); err != nil {
 			return err
 		}
@@ -269,18 +274,15 @@ func (m *Invitations) Create(ctx context.Context, inviterID int64, email, note s
 		if err != nil {
 			return fmt.Errorf("models: insert invitation: %w", err)
 		}
-		id, err := res.LastInsertId()
-		if err != nil {
+		inv = Invitation{InviterID: inviterID, InviterUsername: inviter.Username, InviterName: inviter.Name,
+			Email: email, Note: note, Status: StatusPending, CreatedAt: now, SentAt: now, ExpiresAt: now.Add(expiresIn)}
+		if inv.ID, err = res.LastInsertId(); err != nil {
 			return fmt.Errorf("models: insert invitation: %w", err)
 		}
-		if inv, err = m.queueInvitationEmail(ctx, tx, ch, now, id, inviter); err != nil {
+		if inv, err = m.queueInvitationEmail(ctx, tx, ch, now, inv, inviter); err != nil {
 			return err
 		}
-		if err := record(ctx, tx, ch, Event{Kind: EventInviteSent, UserID: inviterID, At: now, Invitation: &inv}); err != nil {
-			return err
-		}
-		alloc, err = allocation(ctx, tx, inviterID)
-		return err
+		return record(ctx, tx, ch, Event{Kind: EventInviteSent, UserID: inviterID, At: now, Invitation: &inv})
 	})
 	return inv, alloc, err
 }
@@ -350,20 +352,16 @@ func retryAfter(now time.Time, oldest sql.NullInt64, window time.Duration) int {
 	return max(int(time.Unix(oldest.Int64, 0).Add(window).Sub(now).Seconds())+1, 1)
 }
 
-// queueInvitationEmail queues the email for invitation id and points the
-// invitation at it; the link's token is minted when it is delivered.
-func (m *Invitations) queueInvitationEmail(ctx context.Context, tx *sql.Tx, ch *change, now time.Time, id int64, inviter User) (Invitation, error) {
-	inv, err := getInvitation(ctx, tx, now, id)
-	if err != nil {
-		return Invitation{}, err
-	}
+// queueInvitationEmail queues the email for inv and points the invitation
+// at it; the link's token is minted when it is delivered.
+func (m *Invitations) queueInvitationEmail(ctx context.Context, tx *sql.Tx, ch *change, now time.Time, inv Invitation, inviter User) (Invitation, error) {
 	e := m.opts.Composer.Invitation(inv, inviter)
 	e.Kind = "invitation"
-	outboxID, err := enqueue(ctx, tx, ch, now, e, tokenInvitation, id)
+	outboxID, err := enqueue(ctx, tx, ch, now, e, tokenInvitation, inv.ID)
 	if err != nil {
 		return Invitation{}, err
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE invitations SET outbox_id = ? WHERE id = ?`, outboxID, id); err != nil {
+	if _, err := tx.ExecContext(ctx, `UPDATE invitations SET outbox_id = ? WHERE id = ?`, outboxID, inv.ID); err != nil {
 		return Invitation{}, fmt.Errorf("models: link invitation email: %w", err)
 	}
 	inv.Delivery = DeliveryQueued
@@ -408,7 +406,10 @@ func (m *Invitations) Resend(ctx context.Context, inviterID, id int64) (Invitati
 		if err != nil {
 			return err
 		}
-		inv, err = m.queueInvitationEmail(ctx, tx, ch, now, id, inviter)
+		if inv, err = getInvitation(ctx, tx, now, id); err != nil {
+			return err
+		}
+		inv, err = m.queueInvitationEmail(ctx, tx, ch, now, inv, inviter)
 		return err
 	})
 	return inv, err
@@ -496,6 +497,14 @@ var endStatusEvent = map[string]string{
 // user recorded on the events (0 for the system), and for joined
 // independently the new member.
 func endInvitations(ctx context.Context, tx *sql.Tx, ch *change, now time.Time, status string, actorID int64, where string, args ...any) error {
+	// Usually there is nothing to end: one cheap look spares the updates.
+	var found int
+	if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM invitations WHERE `+where+`)`, args...).Scan(&found); err != nil {
+		return fmt.Errorf("models: find invitations to end: %w", err)
+	}
+	if found == 0 {
+		return nil
+	}
 	if _, err := tx.ExecContext(ctx, `UPDATE allocations SET held = held - d.n
 		FROM (SELECT inviter_id, count(*) AS n FROM invitations WHERE `+where+` GROUP BY inviter_id) AS d
 		WHERE allocations.user_id = d.inviter_id`, args...); err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"sync"
 	"time"
 )
 
@@ -54,6 +55,11 @@ type core struct {
 	// mailQueued is signalled (without blocking) after a commit that queued
 	// an email, so the delivery worker wakes at once instead of polling.
 	mailQueued chan struct{}
+	// Writes are committed in groups (see commit): writeMu is held by the
+	// one caller that runs a group, queue holds the writes waiting for one.
+	writeMu sync.Mutex
+	queueMu sync.Mutex
+	queue   []*writeJob
 }
 
 // New builds a Store over db, which must already be migrated.
@@ -83,6 +89,111 @@ func New(db *sql.DB, opts Options) *Store {
 
 func (c *core) now() time.Time { return c.opts.Now().UTC().Truncate(time.Second) }
 
+// writeJob is one caller's write, waiting to be run in a group.
+type writeJob struct {
+	ctx  context.Context
+	fn   func(tx *sql.Tx, ch *change) error
+	ch   *change
+	err  error
+	done bool
+}
+
+// maxGroup bounds how many writes share one transaction, and so how long
+// the last of them waits.
+const maxGroup = 128
+
+// commit runs fn as its own atomic unit and returns once it is durable.
+//
+// SQLite has one writer at a time, and a commit costs more than a small
+// write, so under load writes are grouped: each caller queues its job and
+// waits for writeMu; whoever holds it runs every queued job in one
+// transaction, each inside its own savepoint so that a job that fails rolls
+// back alone, then commits once for all. A caller whose job a group already
+// ran just returns its result. Alone, a job runs in a transaction of its
+// own. Waiting on a Go mutex also wakes the next writer the moment the last
+// one commits, where SQLite's busy handler would poll with sleeps.
+func (c *core) commit(ctx context.Context, fn func(tx *sql.Tx, ch *change) error) (*change, error) {
+	job := &writeJob{ctx: ctx, fn: fn}
+	c.queueMu.Lock()
+	c.queue = append(c.queue, job)
+	c.queueMu.Unlock()
+
+	c.writeMu.Lock()
+	defer c.writeMu.Unlock()
+	for !job.done {
+		c.queueMu.Lock()
+		n := min(len(c.queue), maxGroup)
+		group := c.queue[:n:n]
+		c.queue = c.queue[n:]
+		c.queueMu.Unlock()
+		c.runGroup(group)
+	}
+	return job.ch, job.err
+}
+
+// runGroup runs jobs in one transaction and records each one's outcome.
+func (c *core) runGroup(jobs []*writeJob) {
+	finish := func(err error) {
+		for _, j := range jobs {
+			if err != nil && j.err == nil {
+				j.ch, j.err = nil, err
+			}
+			j.done = true
+		}
+	}
+	// The transaction outlives any one caller's context; each job's
+	// statements still run under its own.
+	tx, err := c.db.BeginTx(context.WithoutCancel(jobs[0].ctx), nil)
+	if err != nil {
+		finish(fmt.Errorf("models: begin: %w", err))
+		return
+	}
+	defer tx.Rollback()
+	if len(jobs) == 1 {
+		j := jobs[0]
+		j.ch = &change{}
+		if j.err = j.fn(tx, j.ch); j.err != nil {
+			finish(nil)
+			return
+		}
+	} else {
+		for _, j := range jobs {
+			if err := c.runInSavepoint(tx, j); err != nil {
+				finish(err) // the transaction itself failed
+				return
+			}
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		finish(fmt.Errorf("models: commit: %w", err))
+		return
+	}
+	finish(nil)
+}
+
+// runInSavepoint runs one job of a group; its failure rolls back only its
+// own work. The error returned is the transaction's, not the job's.
+func (c *core) runInSavepoint(tx *sql.Tx, j *writeJob) error {
+	if err := j.ctx.Err(); err != nil {
+		j.err = err
+		return nil
+	}
+	if _, err := tx.Exec(`SAVEPOINT job`); err != nil {
+		return fmt.Errorf("models: savepoint: %w", err)
+	}
+	j.ch = &change{}
+	if j.err = j.fn(tx, j.ch); j.err != nil {
+		j.ch = nil
+		if _, err := tx.Exec(`ROLLBACK TO job`); err != nil {
+			return fmt.Errorf("models: roll back to savepoint: %w", err)
+		}
+	}
+	if _, err := tx.Exec(`RELEASE job`); err != nil {
+		return fmt.Errorf("models: release savepoint: %w", err)
+	}
+	return nil
+}
+
 // change is what one transaction produced that must be acted on after the
 // commit: events for subscribers and whether an email was queued.
 type change struct {
@@ -93,17 +204,9 @@ type change struct {
 // write runs fn in one write transaction and, once it committed, hands the
 // recorded events to subscribers and wakes the mail worker.
 func (c *core) write(ctx context.Context, fn func(tx *sql.Tx, ch *change) error) error {
-	tx, err := c.db.BeginTx(ctx, nil)
+	ch, err := c.commit(ctx, fn)
 	if err != nil {
-		return fmt.Errorf("models: begin: %w", err)
-	}
-	defer tx.Rollback()
-	ch := &change{}
-	if err := fn(tx, ch); err != nil {
 		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("models: commit: %w", err)
 	}
 	if ch.mailed {
 		select {

@@ -282,24 +282,31 @@ func setPasswordTx(ctx context.Context, tx *sql.Tx, id int64, hash string) error
 
 // SetName changes the user's display name.
 func (m *Users) SetName(ctx context.Context, id int64, name string) error {
-	res, err := m.db.ExecContext(ctx, `UPDATE users SET name = ? WHERE id = ?`, strings.TrimSpace(name), id)
-	if err != nil {
-		return fmt.Errorf("models: set name: %w", err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return ErrNoRecord
-	}
-	return nil
+	return m.write(ctx, func(tx *sql.Tx, ch *change) error {
+		res, err := tx.ExecContext(ctx, `UPDATE users SET name = ? WHERE id = ?`, strings.TrimSpace(name), id)
+		if err != nil {
+			return fmt.Errorf("models: set name: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return ErrNoRecord
+		}
+		return nil
+	})
 }
 
 // GrantManageInvites gives the user with that email the manage_invites permission.
 func (m *Users) GrantManageInvites(ctx context.Context, email string) (User, error) {
-	res, err := m.db.ExecContext(ctx, `UPDATE users SET manage_invites = 1 WHERE email_key = ?`, EmailKey(email))
-	if err != nil {
-		return User{}, fmt.Errorf("models: grant manage_invites: %w", err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return User{}, ErrNoRecord
-	}
-	return m.GetByLogin(ctx, email)
+	var u User
+	err := m.write(ctx, func(tx *sql.Tx, ch *change) error {
+		res, err := tx.ExecContext(ctx, `UPDATE users SET manage_invites = 1 WHERE email_key = ?`, EmailKey(email))
+		if err != nil {
+			return fmt.Errorf("models: grant manage_invites: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return ErrNoRecord
+		}
+		u, err = scanUser(tx.QueryRowContext(ctx, `SELECT `+userColumns+userFrom+` WHERE email_key = ?`, EmailKey(email)))
+		return err
+	})
+	return u, err
 }

@@ -88,14 +88,16 @@ func TestInvitationRow(t *testing.T) {
 	has(t, "badge", html, "joined independently", "bg-sky-100")
 }
 
-func TestCreatedFragmentSwapsCountersOutOfBand(t *testing.T) {
+func TestCreatedFragmentSwapsCountersAndRowOutOfBand(t *testing.T) {
 	u := models.User{ID: 1, VerifiedAt: time.Now(), Allocation: models.Allocation{Allocated: 3, Held: 1}}
-	html := render(t, views.InviteCreated(u, views.InviteForm{}, views.SentList{}))
+	inv := models.Invitation{ID: 9, Email: "bob@example.com", Status: models.StatusPending}
+	html := render(t, views.InviteCreated(u, inv))
 	has(t, "fragment", html, `<form id="invite-form"`,
 		`<span id="invites-remaining" data-testid="invites-remaining" hx-swap-oob="true">2</span>`,
 		`<span id="nav-invites-remaining" data-testid="nav-invites-remaining" hx-swap-oob="true">2</span>`,
-		`id="sent-list" data-testid="sent-list" hx-swap-oob="true"`)
-	hasNot(t, "fragment", html, "<html")
+		`<div hx-swap-oob="afterbegin:#sent-items"><li id="invitation-9"`,
+		`<p id="sent-empty" hx-swap-oob="delete">`)
+	hasNot(t, "fragment", html, "<html", `value="bob@example.com"`)
 }
 
 func TestBaseIsAWholeDocumentWithHtmxConfigured(t *testing.T) {
