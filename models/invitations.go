@@ -244,18 +244,16 @@ func (m *Invitations) Create(ctx context.Context, inviterID int64, email, note s
 		if !inviter.Verified() {
 			return ErrNotVerified
 		}
-		var exists int
-		if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM users WHERE email_key = ?)`, key).Scan(&exists); err != nil {
-			return fmt.Errorf("models: member check: %w", err)
+		var member, invited bool
+		if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM users WHERE email_key = ?1),
+			EXISTS (SELECT 1 FROM invitations WHERE inviter_id = ?2 AND email_key = ?1 AND status = 'pending')`,
+			key, inviterID).Scan(&member, &invited); err != nil {
+			return fmt.Errorf("models: member and duplicate check: %w", err)
 		}
-		if exists == 1 {
+		switch {
+		case member:
 			return ErrAlreadyMember
-		}
-		if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM invitations
-			WHERE inviter_id = ? AND email_key = ? AND status = 'pending')`, inviterID, key).Scan(&exists); err != nil {
-			return fmt.Errorf("models: duplicate check: %w", err)
-		}
-		if exists == 1 {
+		case invited:
 			return ErrAlreadyInvited
 		}
 		if err := takeInvitation(ctx, tx, inviterID); err != nil {

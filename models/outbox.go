@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -134,9 +136,11 @@ func mintToken(ctx context.Context, tx *sql.Tx, now int64, q QueuedEmail) (strin
 	case tokenInvitation:
 		// A link minted by an earlier attempt may have reached the invitee
 		// after all; keep it recognisable as replaced.
-		if _, err = tx.ExecContext(ctx, `INSERT OR IGNORE INTO replaced_tokens (token_hash, invitation_id, replaced_at)
-			SELECT token_hash, id, ? FROM invitations WHERE id = ? AND token_hash IS NOT NULL`, now, q.tokenRef); err != nil {
-			return "", false, fmt.Errorf("models: keep replaced token: %w", err)
+		if q.Attempts > 0 {
+			if _, err = tx.ExecContext(ctx, `INSERT OR IGNORE INTO replaced_tokens (token_hash, invitation_id, replaced_at)
+				SELECT token_hash, id, ? FROM invitations WHERE id = ? AND token_hash IS NOT NULL`, now, q.tokenRef); err != nil {
+				return "", false, fmt.Errorf("models: keep replaced token: %w", err)
+			}
 		}
 		res, err = tx.ExecContext(ctx, `UPDATE invitations SET token_hash = ?
 			WHERE id = ? AND status = 'pending' AND outbox_id = ? AND expires_at > ?`, hash, q.tokenRef, q.ID, now)
@@ -163,28 +167,36 @@ type Attempt struct {
 	RetryAt time.Time // after a failure: when to try again; zero to give up
 }
 
-// RecordAttempts writes the outcomes of a batch of attempts in one transaction.
+// RecordAttempts writes the outcomes of a batch of attempts in one
+// transaction: the sent ones with one statement, each failure with its own.
 func (o *Outbox) RecordAttempts(ctx context.Context, attempts []Attempt) error {
 	if len(attempts) == 0 {
 		return nil
 	}
 	return o.write(ctx, func(tx *sql.Tx, ch *change) error {
 		now := unix(o.now())
+		var sent []string
 		for _, a := range attempts {
-			status, next := DeliverySent, now
-			sent := sql.NullInt64{Int64: now, Valid: true}
-			if a.Err != "" {
-				sent = sql.NullInt64{}
-				status = DeliveryQueued
-				next = unix(a.RetryAt)
-				if a.RetryAt.IsZero() {
-					status, next = DeliveryFailed, now
-				}
+			if a.Err == "" {
+				sent = append(sent, strconv.FormatInt(a.ID, 10))
+				continue
+			}
+			status, next := DeliveryQueued, unix(a.RetryAt)
+			if a.RetryAt.IsZero() {
+				status, next = DeliveryFailed, now
 			}
 			if _, err := tx.ExecContext(ctx, `UPDATE outbox SET status = ?, attempts = attempts + 1, next_attempt_at = ?,
-				last_error = ?, sent_at = ? WHERE id = ?`, status, next, a.Err, sent, a.ID); err != nil {
+				last_error = ? WHERE id = ?`, status, next, a.Err, a.ID); err != nil {
 				return fmt.Errorf("models: record delivery: %w", err)
 			}
+		}
+		if len(sent) == 0 {
+			return nil
+		}
+		// The ids are integers formatted here, never user input.
+		if _, err := tx.ExecContext(ctx, `UPDATE outbox SET status = 'sent', attempts = attempts + 1, last_error = '', sent_at = ?
+			WHERE id IN (`+strings.Join(sent, ",")+`)`, now); err != nil {
+			return fmt.Errorf("models: record deliveries: %w", err)
 		}
 		return nil
 	})

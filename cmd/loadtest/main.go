@@ -201,7 +201,9 @@ func (s *server) members(ctx context.Context, prefix string, n int) ([]*http.Cli
 			return nil, err
 		}
 		jar, _ := cookiejar.New(nil)
-		c := &http.Client{Jar: jar, Transport: &http.Transport{MaxIdleConnsPerHost: 1},
+		// Enough idle connections for every goroutine that shares the
+		// client, so that the run measures requests, not TCP handshakes.
+		c := &http.Client{Jar: jar, Transport: &http.Transport{MaxIdleConnsPerHost: 64},
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 		res, err := c.PostForm(s.url+"/login", url.Values{"login": {name}, "password": {"load test password"}})
 		if err != nil {
