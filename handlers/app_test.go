@@ -306,3 +306,8 @@ func mainPart(body string) string {
 	}
 	return body
 }
+
+// walkRoutes lists the routes of the app's router.
+func walkRoutes(a *testApp, fn func(method, route string)) error {
+	return handlers.WalkRoutes(a.srv.Config.Handler, fn)
+}

@@ -22,6 +22,32 @@ func (h *Handler) Routes() http.Handler {
 	r.Get("/healthz", h.healthz)
 	r.Handle("/static/*", http.StripPrefix("/static/", staticFiles(static.Files)))
 
+	// The JSON API: bearer tokens, no sessions or cookies.
+	r.Route("/api/v1", func(r chi.Router) {
+		r.NotFound(apiNotFound)
+		r.MethodNotAllowed(apiMethodNotAllowed)
+		r.Get("/openapi.json", h.apiOpenAPI)
+		r.Post("/invite/{token}", h.apiInviteJoin) // the invitation token is the credential
+		r.Group(func(r chi.Router) {
+			r.Use(h.apiAuth)
+			r.Post("/invite/", h.apiInviteCreate)
+			r.Get("/me", h.apiMe)
+			r.Get("/invitations", h.apiInvitationList)
+			r.Get("/invitations/{id}", h.apiInvitationShow)
+			r.Delete("/invitations/{id}", h.apiInvitationRevoke)
+			r.Post("/invitations/{id}/resend", h.apiInvitationResend)
+			r.Group(func(r chi.Router) {
+				r.Use(apiStaff)
+				r.Post("/staff/topoff", h.apiStaffTopOff)
+				r.Post("/staff/addto", h.apiStaffAddTo)
+				r.Post("/staff/users/{id}/topoff", h.apiStaffUserTopOff)
+				r.Post("/staff/users/{id}/addto", h.apiStaffUserAddTo)
+				r.Get("/staff/users/{id}/stat", h.apiStaffUserStat)
+				r.Get("/staff/stats", h.apiStaffStats)
+			})
+		})
+	})
+
 	// Pages: sessions, the signed-in user, small bodies.
 	r.Group(func(r chi.Router) {
 		r.Use(limitBody(64<<10), h.sessions.LoadAndSave, h.loadUser)
@@ -51,6 +77,9 @@ func (h *Handler) Routes() http.Handler {
 			r.Post("/settings", h.settingsPost)
 			r.Post("/settings/password", h.settingsPasswordPost)
 			r.Post("/settings/confirm-email", h.settingsConfirmEmailPost)
+			r.Get("/settings/tokens", h.tokens)
+			r.Post("/settings/tokens", h.tokenCreatePost)
+			r.Post("/settings/tokens/{id}/revoke", h.tokenRevokePost)
 			r.Post("/invitations", h.invitationCreatePost)
 			r.Get("/invitations", h.invitationList)
 			r.Post("/invitations/{id}/resend", h.invitationResendPost)

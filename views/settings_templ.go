@@ -9,8 +9,8 @@ package views
 import "github.com/a-h/templ"
 import templruntime "github.com/a-h/templ/runtime"
 
-// SettingsPage is where a member changes their display name and password
-// (and, later, manages API tokens).
+// SettingsPage is where a member changes their display name and password,
+// and finds their API tokens.
 func SettingsPage(l Layout, profile ProfileForm, password PasswordForm) templ.Component {
 	return templruntime.GeneratedTemplate(func(templ_7745c5c3_Input templruntime.GeneratedComponentInput) (templ_7745c5c3_Err error) {
 		templ_7745c5c3_W, ctx := templ_7745c5c3_Input.Writer, templ_7745c5c3_Input.Context
@@ -103,7 +103,7 @@ func SettingsPage(l Layout, profile ProfileForm, password PasswordForm) templ.Co
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 7, "</div><button type=\"submit\" class=\"btn\" data-testid=\"password-submit\">Change password</button></form></div>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 7, "</div><button type=\"submit\" class=\"btn\" data-testid=\"password-submit\">Change password</button></form></div><div class=\"card mt-6 flex flex-wrap items-center justify-between gap-3\"><div><h2 class=\"text-lg font-medium text-gray-900\">API tokens</h2><p class=\"text-sm text-gray-600\">Let a program send invitations as you through the JSON API.</p></div><a href=\"/settings/tokens\" class=\"btn-secondary\" data-testid=\"tokens-link\">Manage API tokens</a></div>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

@@ -25,6 +25,7 @@ var commands = map[string]command{
 	"add-invites":        addInvitesCmd,
 	"topoff-invites":     topOffInvitesCmd,
 	"infinite-invites":   infiniteInvitesCmd,
+	"token":              tokenCmd,
 }
 
 // openFromEnv opens the app that the BECKON_* variables describe, for the

@@ -176,3 +176,27 @@ func TestServePrintsSetupURLAndShutsDownGracefully(t *testing.T) {
 		t.Errorf("last log line %q; want the stop", last)
 	}
 }
+
+func TestTokenCreate(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "beckon.db")
+	getenv := env("BECKON_DB", db)
+	ctx := context.Background()
+	if err := run(ctx, []string{"createuser", "--email", "ops@example.com", "--username", "ops"}, getenv,
+		strings.NewReader("a long password\n"), io.Discard, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	if err := run(ctx, []string{"token", "create", "OPS@example.com", "--name", "deploy"}, getenv, nil, &out, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if !regexp.MustCompile(`^[A-Za-z0-9_-]{43}\n$`).MatchString(out.String()) {
+		t.Errorf("token create printed %q; want the token alone", out.String())
+	}
+	for _, args := range [][]string{{"token"}, {"token", "list"}, {"token", "create"}, {"token", "create", "ghost@example.com"},
+		{"token", "create", "ops"}, {"token", "create", "ops@example.com", "extra"}, {"token", "create", "ops@example.com", "--name", ""}} {
+		var ue usageError
+		if err := run(ctx, args, getenv, nil, io.Discard, io.Discard); !errors.As(err, &ue) {
+			t.Errorf("%v: %v; want a usage error", args, err)
+		}
+	}
+}

@@ -1,0 +1,71 @@
+package handlers
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/beckon-app/beckon/models"
+	"github.com/beckon-app/beckon/views"
+)
+
+// tokens handles GET /settings/tokens.
+func (h *Handler) tokens(w http.ResponseWriter, r *http.Request) {
+	h.renderTokens(w, r, http.StatusOK, views.TokenForm{}, "")
+}
+
+func (h *Handler) renderTokens(w http.ResponseWriter, r *http.Request, status int, form views.TokenForm, fresh string) {
+	u, _ := currentUser(r)
+	list, err := h.store.APITokens.List(r.Context(), u.ID)
+	if err != nil {
+		h.serverError(w, r, err)
+		return
+	}
+	h.render(w, r, status, views.TokensPage(h.layout(r, "API tokens"), list, form, fresh))
+}
+
+// tokenCreatePost handles POST /settings/tokens. The new token is shown in
+// this answer and nowhere else: not in a flash (the session is stored in the
+// database), not in a redirect.
+func (h *Handler) tokenCreatePost(w http.ResponseWriter, r *http.Request) {
+	u, _ := currentUser(r)
+	if err := r.ParseForm(); err != nil {
+		h.badForm(w, r)
+		return
+	}
+	form := views.TokenForm{Name: strings.TrimSpace(r.PostForm.Get("name"))}
+	var v models.Validator
+	models.CheckTokenName(&v, "name", form.Name)
+	if !v.Valid() {
+		form.Errors = v.Errors
+		h.renderTokens(w, r, http.StatusUnprocessableEntity, form, "")
+		return
+	}
+	token, _, err := h.store.APITokens.Create(r.Context(), u.ID, form.Name)
+	if err != nil {
+		h.serverError(w, r, err)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	h.renderTokens(w, r, http.StatusCreated, views.TokenForm{}, token)
+}
+
+// tokenRevokePost handles POST /settings/tokens/{id}/revoke.
+func (h *Handler) tokenRevokePost(w http.ResponseWriter, r *http.Request) {
+	u, _ := currentUser(r)
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id < 1 {
+		h.notFound(w, r)
+		return
+	}
+	if err := h.store.APITokens.Revoke(r.Context(), u.ID, id); errors.Is(err, models.ErrNoRecord) {
+		h.notFound(w, r)
+		return
+	} else if err != nil {
+		h.serverError(w, r, err)
+		return
+	}
+	h.flash(r, "The token is revoked.")
+	redirect(w, r, "/settings/tokens")
+}

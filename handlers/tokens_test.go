@@ -1,0 +1,48 @@
+package handlers_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+var freshTokenRE = regexp.MustCompile(`data-testid="fresh-token-value" value="([A-Za-z0-9_-]{43})"|value="([A-Za-z0-9_-]{43})"[^>]*data-testid="fresh-token-value"`)
+
+func TestSettingsTokens(t *testing.T) {
+	app := newTestApp(t)
+	ann, annUser := app.member("ann@example.com", "ann")
+	bea, _ := app.member("bea@example.com", "bea")
+	expect(t, "tokens page", ann.get("/settings/tokens"), http.StatusOK, "You have no API tokens.")
+	expect(t, "no name", ann.post("/settings/tokens", url.Values{"name": {" "}}), http.StatusUnprocessableEntity, "Give the token a name")
+	res := ann.post("/settings/tokens", url.Values{"name": {"CRM sync"}})
+	expect(t, "create", res, http.StatusCreated, "Copy it now", "CRM sync", "never used")
+	m := freshTokenRE.FindStringSubmatch(res.body)
+	if m == nil {
+		t.Fatalf("no token shown:\n%s", mainPart(res.body))
+	}
+	token := m[1] + m[2]
+	if res.header.Get("Cache-Control") != "no-store" {
+		t.Error("the page showing a token may be cached")
+	}
+	if page := ann.get("/settings/tokens"); strings.Contains(page.body, token) {
+		t.Error("the token is shown a second time")
+	}
+	if status, body, _ := app.apiCall(t, "GET", "/api/v1/me", token, nil); status != 200 || body["user"].(map[string]any)["username"] != "ann" {
+		t.Fatalf("token does not work: %d %v", status, body)
+	}
+	expect(t, "last used", ann.get("/settings/tokens"), http.StatusOK, "last used")
+
+	list, _ := app.store.APITokens.List(context.Background(), annUser.ID)
+	revoke := fmt.Sprintf("/settings/tokens/%d/revoke", list[0].ID)
+	expect(t, "someone else's revoke", bea.post(revoke, nil), http.StatusNotFound)
+	expect(t, "revoke", ann.post(revoke, nil), http.StatusSeeOther)
+	if status, _, _ := app.apiCall(t, "GET", "/api/v1/me", token, nil); status != 401 {
+		t.Errorf("revoked token answered %d", status)
+	}
+	expect(t, "cross-site create", ann.post("/settings/tokens", url.Values{"name": {"x"}}, "Sec-Fetch-Site", "cross-site"), http.StatusForbidden)
+	expect(t, "signed out", app.client().get("/settings/tokens"), http.StatusSeeOther)
+}
