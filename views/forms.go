@@ -32,9 +32,3 @@ type ProfileForm struct {
 	Name   string
 	Errors FieldErrors
 }
-
-// TokenForm names a new API token.
-type TokenForm struct {
-	Name   string
-	Errors FieldErrors
-}

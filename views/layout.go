@@ -64,5 +64,3 @@ func Plural(n int, one, many string) string {
 
 // FieldErrors maps a form field to its message.
 type FieldErrors map[string]string
-
-func tokenRevokePath(t models.APIToken) string { return fmt.Sprintf("/settings/tokens/%d/revoke", t.ID) }
