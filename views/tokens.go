@@ -12,4 +12,6 @@ type TokenForm struct {
 	Errors FieldErrors
 }
 
-func tokenRevokePath(t models.APIToken) string { return fmt.Sprintf("/settings/tokens/%d/revoke", t.ID) }
+func tokenRevokePath(t models.APIToken) string {
+	return fmt.Sprintf("/settings/tokens/%d/revoke", t.ID)
+}
