@@ -138,6 +138,10 @@ func (h *Handler) invitationList(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	list := views.SentList{Invitations: invs, Total: total, Page: page, PerPage: invitationsPerPage, Status: status}
+	if wantsFragment(r) {
+		h.render(w, r, http.StatusOK, views.SentListBlock(list))
+		return
+	}
 	h.render(w, r, http.StatusOK, views.InvitationsPage(h.layout(r, "Sent invitations"), list))
 }
 

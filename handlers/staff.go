@@ -167,6 +167,10 @@ func (h *Handler) staffUsers(w http.ResponseWriter, r *http.Request) {
 	if more {
 		p.NextID = users[len(users)-1].ID
 	}
+	if wantsFragment(r) {
+		h.render(w, r, http.StatusOK, views.StaffUserList(p, r.URL.RequestURI()))
+		return
+	}
 	h.render(w, r, http.StatusOK, views.StaffUsersPage(h.layout(r, "Users"), p, r.URL.RequestURI()))
 }
 
@@ -294,7 +298,7 @@ func (h *Handler) staffInvitations(w http.ResponseWriter, r *http.Request) {
 	if p.Inviter != "" {
 		inviter, err := h.store.Users.GetByUsername(r.Context(), p.Inviter)
 		if errors.Is(err, models.ErrNoRecord) {
-			h.render(w, r, http.StatusOK, views.StaffInvitationsPage(h.layout(r, "All invitations"), p))
+			h.renderStaffInvitations(w, r, p)
 			return
 		}
 		if err != nil {
@@ -309,6 +313,15 @@ func (h *Handler) staffInvitations(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p.Invitations, p.More = invs, p.Page*staffInvitationsPerPage < total
+	h.renderStaffInvitations(w, r, p)
+}
+
+// renderStaffInvitations answers the list alone to htmx, the page otherwise.
+func (h *Handler) renderStaffInvitations(w http.ResponseWriter, r *http.Request, p views.StaffInvitations) {
+	if wantsFragment(r) {
+		h.render(w, r, http.StatusOK, views.StaffInvitationList(p))
+		return
+	}
 	h.render(w, r, http.StatusOK, views.StaffInvitationsPage(h.layout(r, "All invitations"), p))
 }
 

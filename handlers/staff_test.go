@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 
@@ -229,5 +230,32 @@ func TestPageFragmentAndCommandAgree(t *testing.T) {
 		if fmt.Sprint(states[0]) != fmt.Sprint(states[1]) || fmt.Sprint(states[1]) != fmt.Sprint(states[2]) {
 			t.Errorf("%s: page, fragment and command differ:\n%v\n%v\n%v", op.name, states[0], states[1], states[2])
 		}
+	}
+}
+
+func TestListPagesAnswerHtmxWithFragments(t *testing.T) {
+	app := newTestApp(t)
+	clients := staffClients(t, app)
+	boss, member := clients["superuser"], clients["member"]
+	member.post("/invitations", invite("bob@example.com", ""))
+	for _, tc := range []struct {
+		c    *client
+		path string
+		want string
+	}{
+		{member, "/invitations", `id="sent-list"`},
+		{member, "/invitations?status=pending", "bob@example.com"},
+		{boss, "/staff/users?q=mem", `id="staff-users"`},
+		{boss, "/staff/invitations?status=pending", `id="staff-invitations"`},
+	} {
+		page := tc.c.get(tc.path)
+		frag := tc.c.get(tc.path, htmx...)
+		expect(t, tc.path+" (page)", page, http.StatusOK, "<html", tc.want)
+		expect(t, tc.path+" (htmx)", frag, http.StatusOK, tc.want)
+		if strings.Contains(frag.body, "<html") || !slices.Contains(frag.header.Values("Vary"), "HX-Request") {
+			t.Errorf("%s: htmx answer is a whole page or lacks Vary: HX-Request (%q)", tc.path, frag.header.Values("Vary"))
+		}
+		boosted := tc.c.get(tc.path, "HX-Request", "true", "HX-Boosted", "true")
+		expect(t, tc.path+" (boosted)", boosted, http.StatusOK, "<html")
 	}
 }
