@@ -226,23 +226,28 @@ func (m *Invitations) Create(ctx context.Context, inviterID int64, email, note s
 	if expiresIn <= 0 {
 		expiresIn = m.opts.InviteExpiry
 	}
-	var inv Invitation
+	// Work that needs no lock is done before the write: SQLite has one
+	// writer, so the transaction holds only what must be atomic.
+	inviter, err := getUser(ctx, m.db, inviterID)
+	if err != nil {
+		return Invitation{}, Allocation{}, err
+	}
+	if !inviter.Verified() {
+		return Invitation{}, Allocation{}, ErrNotVerified
+	}
+	now := m.now()
+	inv := Invitation{InviterID: inviterID, InviterUsername: inviter.Username, InviterName: inviter.Name,
+		Email: email, Note: note, Status: StatusPending, Delivery: DeliveryQueued,
+		CreatedAt: now, SentAt: now, ExpiresAt: now.Add(expiresIn)}
+	mail := m.opts.Composer.Invitation(inv, inviter)
 	var alloc Allocation
-	err := m.write(ctx, func(tx *sql.Tx, ch *change) error {
-		now := m.now()
+	err = m.write(ctx, func(tx *sql.Tx, ch *change) error {
 		// Overdue invitations of this inviter read as expired already: make
 		// that durable now so they neither block a re-invite nor hold an
 		// invitation.
 		if err := endInvitations(ctx, tx, ch, now, StatusExpired, 0,
 			"status = 'pending' AND expires_at <= ? AND inviter_id = ?", unix(now), inviterID); err != nil {
 			return err
-		}
-		inviter, err := getUser(ctx, tx, inviterID)
-		if err != nil {
-			return err
-		}
-		if !inviter.Verified() {
-			return ErrNotVerified
 		}
 		var member, invited bool
 		if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM users WHERE email_key = ?1),
@@ -256,48 +261,46 @@ func (m *Invitations) Create(ctx context.Context, inviterID int64, email, note s
 		case invited:
 			return ErrAlreadyInvited
 		}
-		if err := takeInvitation(ctx, tx, inviterID); err != nil {
+		var err error
+		if alloc, err = takeInvitation(ctx, tx, inviterID); err != nil {
 			return err
 		}
-		alloc = inviter.Allocation
-		alloc.Held++
 		if err := m.checkInviterRate(ctx, tx, now, inviterID); err != nil {
 			return err
 		}
 		if err := m.checkRecipientRate(ctx, tx, now, key); err != nil {
 			return err
 		}
-		res, err := tx.ExecContext(ctx, `INSERT INTO invitations (inviter_id, email, email_key, note, created_at, sent_at, expires_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?)`, inviterID, email, key, note, unix(now), unix(now), unix(now.Add(expiresIn)))
-		if err != nil {
+		if err := tx.QueryRowContext(ctx, `INSERT INTO invitations (inviter_id, email, email_key, note, created_at, sent_at, expires_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`, inviterID, email, key, note, unix(now), unix(now), unix(inv.ExpiresAt)).Scan(&inv.ID); err != nil {
 			return fmt.Errorf("models: insert invitation: %w", err)
 		}
-		inv = Invitation{InviterID: inviterID, InviterUsername: inviter.Username, InviterName: inviter.Name,
-			Email: email, Note: note, Status: StatusPending, CreatedAt: now, SentAt: now, ExpiresAt: now.Add(expiresIn)}
-		if inv.ID, err = res.LastInsertId(); err != nil {
-			return fmt.Errorf("models: insert invitation: %w", err)
-		}
-		if inv, err = m.queueInvitationEmail(ctx, tx, ch, now, inv, inviter); err != nil {
+		if err := linkInvitationEmail(ctx, tx, ch, now, inv.ID, mail); err != nil {
 			return err
 		}
 		return record(ctx, tx, ch, Event{Kind: EventInviteSent, UserID: inviterID, At: now, Invitation: &inv})
 	})
-	return inv, alloc, err
+	if err != nil {
+		return Invitation{}, Allocation{}, err
+	}
+	return inv, alloc, nil
 }
 
 // takeInvitation takes one invitation from the user's allowance, or fails
 // with ErrNoInvitesLeft; one conditional UPDATE, so that no interleaving of
-// requests can overspend.
-func takeInvitation(ctx context.Context, tx *sql.Tx, userID int64) error {
-	res, err := tx.ExecContext(ctx, `UPDATE allocations SET held = held + 1
-		WHERE user_id = ? AND (unlimited = 1 OR held < allocated)`, userID)
+// requests can overspend. It returns the allocation after the change.
+func takeInvitation(ctx context.Context, tx *sql.Tx, userID int64) (Allocation, error) {
+	var a Allocation
+	err := tx.QueryRowContext(ctx, `UPDATE allocations SET held = held + 1
+		WHERE user_id = ? AND (unlimited = 1 OR held < allocated)
+		RETURNING allocated, unlimited, held, accepted`, userID).Scan(&a.Allocated, &a.Unlimited, &a.Held, &a.Accepted)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Allocation{}, ErrNoInvitesLeft
+	}
 	if err != nil {
-		return fmt.Errorf("models: take invitation: %w", err)
+		return Allocation{}, fmt.Errorf("models: take invitation: %w", err)
 	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return ErrNoInvitesLeft
-	}
-	return nil
+	return a, nil
 }
 
 func (m *Invitations) checkInviterRate(ctx context.Context, tx *sql.Tx, now time.Time, inviterID int64) error {
@@ -350,20 +353,27 @@ func retryAfter(now time.Time, oldest sql.NullInt64, window time.Duration) int {
 	return max(int(time.Unix(oldest.Int64, 0).Add(window).Sub(now).Seconds())+1, 1)
 }
 
-// queueInvitationEmail queues the email for inv and points the invitation
-// at it; the link's token is minted when it is delivered.
+// queueInvitationEmail writes and queues the email for inv.
 func (m *Invitations) queueInvitationEmail(ctx context.Context, tx *sql.Tx, ch *change, now time.Time, inv Invitation, inviter User) (Invitation, error) {
-	e := m.opts.Composer.Invitation(inv, inviter)
-	e.Kind = "invitation"
-	outboxID, err := enqueue(ctx, tx, ch, now, e, tokenInvitation, inv.ID)
-	if err != nil {
+	if err := linkInvitationEmail(ctx, tx, ch, now, inv.ID, m.opts.Composer.Invitation(inv, inviter)); err != nil {
 		return Invitation{}, err
-	}
-	if _, err := tx.ExecContext(ctx, `UPDATE invitations SET outbox_id = ? WHERE id = ?`, outboxID, inv.ID); err != nil {
-		return Invitation{}, fmt.Errorf("models: link invitation email: %w", err)
 	}
 	inv.Delivery = DeliveryQueued
 	return inv, nil
+}
+
+// linkInvitationEmail queues e, the email of invitation id, and points the
+// invitation at it; the link's token is minted when it is delivered.
+func linkInvitationEmail(ctx context.Context, tx *sql.Tx, ch *change, now time.Time, id int64, e Email) error {
+	e.Kind = "invitation"
+	outboxID, err := enqueue(ctx, tx, ch, now, e, tokenInvitation, id)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE invitations SET outbox_id = ? WHERE id = ?`, outboxID, id); err != nil {
+		return fmt.Errorf("models: link invitation email: %w", err)
+	}
+	return nil
 }
 
 // Resend sends a pending invitation again with a new link and a new expiry;
