@@ -53,7 +53,7 @@ func (h *Handler) apiInviteCreate(w http.ResponseWriter, r *http.Request) {
 		apiError(w, http.StatusForbidden, codeNotVerified, "Confirm your email address before sending invitations.", nil)
 		return
 	}
-	inv, alloc, err := h.store.Invitations.Create(r.Context(), u.ID, email, note, time.Duration(hours)*time.Hour)
+	inv, alloc, err := h.store.Invitations.CreateFrom(r.Context(), u, email, note, time.Duration(hours)*time.Hour)
 	var rl *models.RateLimitError
 	switch {
 	case err == nil:

@@ -59,7 +59,7 @@ func (h *Handler) invitationCreatePost(w http.ResponseWriter, r *http.Request) {
 		h.inviteFormAgain(w, r, http.StatusUnprocessableEntity, u, form)
 		return
 	}
-	inv, alloc, err := h.store.Invitations.Create(r.Context(), u.ID, form.Email, form.Note, 0)
+	inv, alloc, err := h.store.Invitations.CreateFrom(r.Context(), u, form.Email, form.Note, 0)
 	var rl *models.RateLimitError
 	switch {
 	case err == nil:

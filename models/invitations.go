@@ -221,17 +221,25 @@ func (m *Invitations) List(ctx context.Context, f ListFilter) ([]Invitation, int
 // means the configured expiry. It returns the invitation and the inviter's
 // allocation after the change.
 func (m *Invitations) Create(ctx context.Context, inviterID int64, email, note string, expiresIn time.Duration) (Invitation, Allocation, error) {
+	inviter, err := getUser(ctx, m.db, inviterID)
+	if err != nil {
+		return Invitation{}, Allocation{}, err
+	}
+	return m.CreateFrom(ctx, inviter, email, note, expiresIn)
+}
+
+// CreateFrom is Create for an inviter already read (the signed-in user of a
+// request), which spares reading them again. Their allocation is not trusted:
+// the take reads it under the write lock.
+func (m *Invitations) CreateFrom(ctx context.Context, inviter User, email, note string, expiresIn time.Duration) (Invitation, Allocation, error) {
 	email = strings.TrimSpace(email)
 	key := EmailKey(email)
 	if expiresIn <= 0 {
 		expiresIn = m.opts.InviteExpiry
 	}
+	inviterID := inviter.ID
 	// Work that needs no lock is done before the write: SQLite has one
 	// writer, so the transaction holds only what must be atomic.
-	inviter, err := getUser(ctx, m.db, inviterID)
-	if err != nil {
-		return Invitation{}, Allocation{}, err
-	}
 	if !inviter.Verified() {
 		return Invitation{}, Allocation{}, ErrNotVerified
 	}
@@ -241,7 +249,7 @@ func (m *Invitations) Create(ctx context.Context, inviterID int64, email, note s
 		CreatedAt: now, SentAt: now, ExpiresAt: now.Add(expiresIn)}
 	mail := m.opts.Composer.Invitation(inv, inviter)
 	var alloc Allocation
-	err = m.write(ctx, func(tx *sql.Tx, ch *change) error {
+	err := m.write(ctx, func(tx *sql.Tx, ch *change) error {
 		// Overdue invitations of this inviter read as expired already: make
 		// that durable now so they neither block a re-invite nor hold an
 		// invitation.
