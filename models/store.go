@@ -60,6 +60,10 @@ type core struct {
 	writeMu sync.Mutex
 	queueMu sync.Mutex
 	queue   []*writeJob
+	// writeConn is the connection write transactions run on, kept for good
+	// (under writeMu) so that the writer never waits for the pool that the
+	// readers share.
+	writeConn *sql.Conn
 }
 
 // New builds a Store over db, which must already be migrated.
@@ -143,8 +147,20 @@ func (c *core) runGroup(jobs []*writeJob) {
 	}
 	// The transaction outlives any one caller's context; each job's
 	// statements still run under its own.
-	tx, err := c.db.BeginTx(context.WithoutCancel(jobs[0].ctx), nil)
+	ctx := context.WithoutCancel(jobs[0].ctx)
+	if c.writeConn == nil {
+		conn, err := c.db.Conn(ctx)
+		if err != nil {
+			finish(fmt.Errorf("models: writer connection: %w", err))
+			return
+		}
+		c.writeConn = conn
+	}
+	tx, err := c.writeConn.BeginTx(ctx, nil)
 	if err != nil {
+		// The connection may be broken: take a fresh one next time.
+		c.writeConn.Close()
+		c.writeConn = nil
 		finish(fmt.Errorf("models: begin: %w", err))
 		return
 	}
