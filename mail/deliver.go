@@ -109,7 +109,8 @@ func (d *Deliverer) send(ctx context.Context, m models.MintedEmail) models.Attem
 }
 
 // Run delivers due emails until ctx is done: at once when a commit queued
-// one, and every interval for retries.
+// one (after a moment, so that a busy site's emails go in batches rather
+// than one write per email), and every interval for retries.
 func (d *Deliverer) Run(ctx context.Context, interval time.Duration) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
@@ -122,6 +123,14 @@ func (d *Deliverer) Run(ctx context.Context, interval time.Duration) {
 			return
 		case <-t.C:
 		case <-d.outbox.Queued():
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(gatherFor):
+			}
 		}
 	}
 }
+
+// gatherFor is how long the worker lets queued emails gather before a pass.
+const gatherFor = 50 * time.Millisecond
