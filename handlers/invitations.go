@@ -34,7 +34,7 @@ func (h *Handler) renderPanel(w http.ResponseWriter, r *http.Request, status int
 
 func (h *Handler) recentList(r *http.Request, userID int64) (views.SentList, error) {
 	invs, _, err := h.store.Invitations.List(r.Context(), models.ListFilter{InviterID: userID, PerPage: recentInvitations, SkipTotal: true})
-	return views.SentList{Invitations: invs, Page: 1, PerPage: recentInvitations, Compact: true}, err
+	return views.SentList{Invitations: invs, Page: 1, PerPage: recentInvitations}, err
 }
 
 // invitationCreatePost handles POST /invitations: the checks of SPEC section

@@ -113,12 +113,3 @@ func record(ctx context.Context, tx *sql.Tx, ch *change, ev Event) error {
 	ch.events = append(ch.events, ev)
 	return nil
 }
-
-// Count returns how many events of kind were recorded.
-func (e *Events) Count(ctx context.Context, kind string) (int, error) {
-	var n int
-	if err := e.db.QueryRowContext(ctx, `SELECT count(*) FROM events WHERE kind = ?`, kind).Scan(&n); err != nil {
-		return 0, fmt.Errorf("models: count events: %w", err)
-	}
-	return n, nil
-}

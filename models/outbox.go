@@ -201,16 +201,3 @@ func (o *Outbox) RecordAttempts(ctx context.Context, attempts []Attempt) error {
 		return nil
 	})
 }
-
-// Status returns the delivery state of the email with id.
-func (o *Outbox) Status(ctx context.Context, id int64) (string, error) {
-	var s string
-	err := o.db.QueryRowContext(ctx, `SELECT status FROM outbox WHERE id = ?`, id).Scan(&s)
-	if err == sql.ErrNoRows {
-		return "", ErrNoRecord
-	}
-	if err != nil {
-		return "", fmt.Errorf("models: email status: %w", err)
-	}
-	return s, nil
-}

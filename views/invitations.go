@@ -30,7 +30,6 @@ type SentList struct {
 	Page        int
 	PerPage     int
 	Status      string // the filter, "" for all
-	Compact     bool   // the home page's short list, with a link to the full one
 }
 
 // Pages is the number of pages.

@@ -106,3 +106,14 @@ func TestBaseIsAWholeDocumentWithHtmxConfigured(t *testing.T) {
 		`"includeIndicatorStyles":false`, `{"code":"422","swap":true}`)
 	hasNot(t, "page", html, "<script>", "style=")
 }
+
+func TestNavMarksTheCurrentPage(t *testing.T) {
+	l := views.Layout{SiteName: "Beckon", Path: "/invitations",
+		User: models.User{ID: 1, Username: "ann", VerifiedAt: time.Now(), Allocation: models.Allocation{Allocated: 2}}}
+	html := render(t, views.Nav(l))
+	has(t, "nav", html, `href="/invitations" class="hover:text-brand-700 font-semibold text-brand-700" aria-current="page"`,
+		`data-testid="nav-invites-remaining">2</span>`)
+	if strings.Count(html, `aria-current="page"`) != 1 {
+		t.Errorf("not exactly one current page:\n%s", html)
+	}
+}
