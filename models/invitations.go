@@ -250,18 +250,22 @@ func (m *Invitations) CreateFrom(ctx context.Context, inviter User, email, note 
 	mail := m.opts.Composer.Invitation(inv, inviter)
 	var alloc Allocation
 	err := m.write(ctx, func(tx *sql.Tx, ch *change) error {
-		// Overdue invitations of this inviter read as expired already: make
-		// that durable now so they neither block a re-invite nor hold an
-		// invitation.
-		if err := endInvitations(ctx, tx, ch, now, StatusExpired, 0,
-			"status = 'pending' AND expires_at <= ? AND inviter_id = ?", unix(now), inviterID); err != nil {
-			return err
-		}
-		var member, invited bool
+		// One look answers the member and duplicate checks, and whether the
+		// inviter has overdue invitations: those read as expired already,
+		// so they neither count as a duplicate nor hold an invitation, and
+		// are made durable here.
+		var member, invited, overdue bool
 		if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM users WHERE email_key = ?1),
-			EXISTS (SELECT 1 FROM invitations WHERE inviter_id = ?2 AND email_key = ?1 AND status = 'pending')`,
-			key, inviterID).Scan(&member, &invited); err != nil {
+			EXISTS (SELECT 1 FROM invitations WHERE inviter_id = ?2 AND email_key = ?1 AND status = 'pending' AND expires_at > ?3),
+			EXISTS (SELECT 1 FROM invitations WHERE inviter_id = ?2 AND status = 'pending' AND expires_at <= ?3)`,
+			key, inviterID, unix(now)).Scan(&member, &invited, &overdue); err != nil {
 			return fmt.Errorf("models: member and duplicate check: %w", err)
+		}
+		if overdue {
+			if err := endInvitations(ctx, tx, ch, now, StatusExpired, 0,
+				"status = 'pending' AND expires_at <= ? AND inviter_id = ?", unix(now), inviterID); err != nil {
+				return err
+			}
 		}
 		switch {
 		case member:
