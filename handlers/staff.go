@@ -155,17 +155,12 @@ func (h *Handler) staffBulkPost(w http.ResponseWriter, r *http.Request, kind str
 // staffUsers handles GET /staff/users: search (?q=) and keyset pages (?after=).
 func (h *Handler) staffUsers(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	p := views.StaffUsers{Query: strings.TrimSpace(q.Get("q"))}
-	p.AfterID, _ = strconv.ParseInt(q.Get("after"), 10, 64)
-	p.AfterID = max(p.AfterID, 0)
-	users, more, err := h.store.Staff.ListUsers(r.Context(), models.UserFilter{Query: p.Query, AfterID: p.AfterID, PerPage: staffUsersPerPage})
+	p := views.StaffUsers{Query: strings.TrimSpace(q.Get("q")), After: q.Get("after")}
+	var err error
+	p.Users, p.Next, err = h.store.Staff.ListUsers(r.Context(), models.UserFilter{Query: p.Query, After: p.After, PerPage: staffUsersPerPage})
 	if err != nil {
 		h.serverError(w, r, err)
 		return
-	}
-	p.Users = users
-	if more {
-		p.NextID = users[len(users)-1].ID
 	}
 	if wantsFragment(r) {
 		h.render(w, r, http.StatusOK, views.StaffUserList(p, r.URL.RequestURI()))
@@ -233,36 +228,32 @@ func (h *Handler) staffUserPost(w http.ResponseWriter, r *http.Request, kind str
 	}
 	in, valid := decodeBulk(kind, r.PostForm)
 	if !valid {
+		stat := views.UserStat{User: u, Next: back, Action: kind, Amount: in.form.Amount, Errors: in.form.Errors}
 		if wantsFragment(r) {
-			h.render(w, r, http.StatusUnprocessableEntity, views.UserStatBlock(views.UserStat{User: u, Next: back, Errors: in.form.Errors}))
+			h.render(w, r, http.StatusUnprocessableEntity, views.UserStatBlock(stat))
 			return
 		}
-		h.errorPage(w, r, http.StatusUnprocessableEntity, "Not changed", firstError(in.form.Errors))
+		// Without JavaScript: the users page with this user's block, the
+		// message next to the field that was refused.
+		p := views.StaffUsers{Query: u.Username, Users: []models.User{u}, Refused: stat}
+		h.render(w, r, http.StatusUnprocessableEntity, views.StaffUsersPage(h.layout(r, "Users"), p, back))
 		return
 	}
+	var n int
 	var err error
-	var done string
 	switch kind {
 	case views.BulkTopOff:
-		_, err = h.store.Staff.TopOffUser(r.Context(), staff.ID, u.ID, in.amount)
-		done = fmt.Sprintf("Topped off to %d left.", in.amount)
+		n, err = h.store.Staff.TopOffUser(r.Context(), staff.ID, u.ID, in.amount)
 	case views.BulkAddTo:
-		_, err = h.store.Staff.AddToUser(r.Context(), staff.ID, u.ID, in.amount)
-		done = fmt.Sprintf("Added %d.", in.amount)
+		n, err = h.store.Staff.AddToUser(r.Context(), staff.ID, u.ID, in.amount)
 	default:
-		_, err = h.store.Staff.SetUnlimitedUser(r.Context(), staff.ID, u.ID, in.on, in.amount)
-		done = "Unlimited invitations on."
-		if !in.on {
-			done = fmt.Sprintf("Unlimited off, allocation %d.", in.amount)
-		}
+		n, err = h.store.Staff.SetUnlimitedUser(r.Context(), staff.ID, u.ID, in.on, in.amount)
 	}
 	if err != nil {
 		h.modelError(w, r, err)
 		return
 	}
-	if u.Allocation.Unlimited && kind != views.BulkUnlimited {
-		done = "Nothing changed: this member has unlimited invitations."
-	}
+	done := userChangeMessage(kind, in, n > 0, u.Allocation.Unlimited)
 	if !wantsFragment(r) {
 		h.flash(r, "@"+u.Username+": "+done)
 		redirect(w, r, back)
@@ -275,16 +266,33 @@ func (h *Handler) staffUserPost(w http.ResponseWriter, r *http.Request, kind str
 	h.render(w, r, http.StatusOK, views.UserStatBlock(views.UserStat{User: u, Next: back, Message: done}))
 }
 
-// firstError is the message of a form with one field in error.
-func firstError(errs views.FieldErrors) string {
-	for _, msg := range errs {
-		return msg
+// userChangeMessage says what a change to one user did; wasUnlimited is
+// whether the user had unlimited invitations before it.
+func userChangeMessage(kind string, in bulkInput, changed, wasUnlimited bool) string {
+	switch {
+	case kind == views.BulkUnlimited && in.on && changed:
+		return "Unlimited invitations on."
+	case kind == views.BulkUnlimited && in.on:
+		return "Nothing changed: unlimited already."
+	case kind == views.BulkUnlimited && changed:
+		return fmt.Sprintf("Unlimited off, allocation %d.", in.amount)
+	case kind == views.BulkUnlimited:
+		return fmt.Sprintf("Nothing changed: already a plain allocation of %d.", in.amount)
+	case wasUnlimited:
+		return "Nothing changed: this member has unlimited invitations."
+	case kind == views.BulkTopOff && changed:
+		return fmt.Sprintf("Topped off to %d left.", in.amount)
+	case kind == views.BulkTopOff:
+		return fmt.Sprintf("Nothing changed: %d or more left already.", in.amount)
+	case changed:
+		return fmt.Sprintf("Added %d.", in.amount)
 	}
-	return ""
+	return "Nothing changed."
 }
 
-// staffInvitations handles GET /staff/invitations: every invitation,
-// filtered by ?status= and ?inviter= (a username), paginated by ?page=.
+// staffInvitations handles GET /staff/invitations: every invitation, newest
+// first, filtered by ?status= and ?inviter= (a username), in keyset pages
+// (?before=, an id), so that a page costs the same however many there are.
 func (h *Handler) staffInvitations(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	p := views.StaffInvitations{Status: q.Get("status"), Inviter: models.NormalizeUsername(q.Get("inviter"))}
@@ -292,9 +300,9 @@ func (h *Handler) staffInvitations(w http.ResponseWriter, r *http.Request) {
 		h.errorPage(w, r, http.StatusUnprocessableEntity, "Unknown status", "There is no invitation status called "+strconv.Quote(p.Status)+".")
 		return
 	}
-	p.Page, _ = strconv.Atoi(q.Get("page"))
-	p.Page = max(p.Page, 1)
-	f := models.ListFilter{Status: p.Status, Page: p.Page, PerPage: staffInvitationsPerPage}
+	p.Before, _ = strconv.ParseInt(q.Get("before"), 10, 64)
+	p.Before = max(p.Before, 0)
+	f := models.InvitationFilter{Status: p.Status, Before: p.Before, PerPage: staffInvitationsPerPage}
 	if p.Inviter != "" {
 		inviter, err := h.store.Users.GetByUsername(r.Context(), p.Inviter)
 		if errors.Is(err, models.ErrNoRecord) {
@@ -307,12 +315,11 @@ func (h *Handler) staffInvitations(w http.ResponseWriter, r *http.Request) {
 		}
 		f.InviterID = inviter.ID
 	}
-	invs, total, err := h.store.Invitations.List(r.Context(), f)
-	if err != nil {
+	var err error
+	if p.Invitations, p.Next, err = h.store.Staff.Invitations(r.Context(), f); err != nil {
 		h.serverError(w, r, err)
 		return
 	}
-	p.Invitations, p.More = invs, p.Page*staffInvitationsPerPage < total
 	h.renderStaffInvitations(w, r, p)
 }
 

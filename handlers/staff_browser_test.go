@@ -58,8 +58,20 @@ func TestBrowserStaffTopsOffAndAdds(t *testing.T) {
 	if _, err := chromedp.Run(browser, chromedp.Evaluate[bool](`window.__noReload = true`)); err != nil {
 		t.Fatal(err)
 	}
+	do(t, browser, "add 1.5 to ann", steps(
+		fill(stat+` [data-testid="addto-amount"]`, "1.5"),
+		[]chromedp.Action[chromedp.Void]{chromedp.Click(chromedp.CSS(stat + ` [data-testid="addto-submit"]`)),
+			chromedp.WaitVisible(chromedp.CSS(stat + ` [data-testid="amount-error"]`))},
+	)...)
+	if got := text(t, browser, stat+` [data-testid="amount-error"]`); got != "Enter a whole number from 1 to 1,000,000." {
+		t.Errorf("a refused amount says %q", got)
+	}
+	if got := text(t, browser, stat+` [data-testid="stat-remaining"]`); got != "3" {
+		t.Errorf("ann's remaining after a refused amount = %q; want 3", got)
+	}
+	screenshot(t, browser, "staff-users-refused")
 	do(t, browser, "add 4 to ann", steps(
-		fill(stat+` [data-testid="addto-amount"]`, "4"),
+		refill(stat+` [data-testid="addto-amount"]`, "4"),
 		[]chromedp.Action[chromedp.Void]{chromedp.Click(chromedp.CSS(stat + ` [data-testid="addto-submit"]`)),
 			chromedp.WaitVisible(chromedp.CSS(stat + ` [data-testid="user-stat-message"]`))},
 	)...)

@@ -3,8 +3,10 @@ package handlers_test
 import (
 	"context"
 	"fmt"
+	"html"
 	"net/http"
 	"net/url"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -110,6 +112,23 @@ func TestStaffBadAmountsAre422(t *testing.T) {
 	expect(t, "confirm page with a bad amount", boss.get("/staff/confirm?kind=addto&amount=x"), 422, "Enter a whole number")
 	res := boss.post("/staff/topoff", url.Values{"amount": {" 4 "}}, htmx...)
 	expect(t, "' 4 ' is 4", res, http.StatusOK, "Topped off", "to 4 invitations left.")
+
+	// The message stands next to the field that was refused, with what was
+	// typed: in the fragment, on the page without JavaScript, for one user
+	// and for everyone.
+	stat := fmt.Sprintf(`id="user-stat-%d"`, member.ID)
+	res = boss.post(fmt.Sprintf("/staff/users/%d/addto", member.ID), url.Values{"amount": {"1.5"}})
+	expect(t, "one user, no JavaScript", res, 422, "<html", stat, `value="1.5"`, `aria-invalid="true"`, `data-testid="amount-error">Enter a whole number from 1 to 1,000,000.<`)
+	res = boss.post(fmt.Sprintf("/staff/users/%d/topoff", member.ID), url.Values{"amount": {"abc"}}, htmx...)
+	expect(t, "one user, htmx", res, 422, stat, `value="abc"`, "Enter a whole number from 0 to 1,000,000.")
+	if strings.Contains(res.body, "<html") {
+		t.Error("the refused fragment is a whole page")
+	}
+	res = boss.post("/staff/addto", url.Values{"amount": {"1e3"}})
+	expect(t, "everyone, no JavaScript", res, 422, "<html", `id="bulk-addto"`, `value="1e3"`, "Enter a whole number from 1 to 1,000,000.")
+	if n, _, _ := app.store.Staff.Audit(context.Background(), 1, 100); len(n) != 1 {
+		t.Errorf("%d audit entries after refused amounts; want 1 (the ' 4 ' top off)", len(n))
+	}
 }
 
 func TestStaffBulkAnswersInPlaceOrWithFlash(t *testing.T) {
@@ -143,15 +162,21 @@ func TestStaffUserStatFragment(t *testing.T) {
 	expect(t, "unknown user", boss.get("/staff/users/9999/stat"), http.StatusNotFound)
 	expect(t, "bad id", boss.get("/staff/users/abc/stat"), http.StatusNotFound)
 	expect(t, "add 4", boss.post(base+"/addto", url.Values{"amount": {"4"}}, htmx...), http.StatusOK, `data-testid="stat-remaining">5<`, "Added 4.")
-	expect(t, "top off to 2 (already 5)", boss.post(base+"/topoff", url.Values{"amount": {"2"}}, htmx...), http.StatusOK, `data-testid="stat-remaining">5<`)
-	expect(t, "unlimited on", boss.post(base+"/unlimited", url.Values{"unlimited": {"on"}}, htmx...), http.StatusOK, `data-testid="stat-remaining">Unlimited<`)
-	expect(t, "add to unlimited", boss.post(base+"/addto", url.Values{"amount": {"4"}}, htmx...), http.StatusOK, "Nothing changed")
-	expect(t, "unlimited off at 2", boss.post(base+"/unlimited", url.Values{"unlimited": {"off"}, "amount": {"2"}}, htmx...), http.StatusOK, `data-testid="stat-remaining">2<`)
+	expect(t, "top off to 2 (already 5)", boss.post(base+"/topoff", url.Values{"amount": {"2"}}, htmx...), http.StatusOK,
+		`data-testid="stat-remaining">5<`, "Nothing changed: 2 or more left already.")
+	expect(t, "top off to 8", boss.post(base+"/topoff", url.Values{"amount": {"8"}}, htmx...), http.StatusOK,
+		`data-testid="stat-remaining">8<`, "Topped off to 8 left.")
+	expect(t, "unlimited on", boss.post(base+"/unlimited", url.Values{"unlimited": {"on"}}, htmx...), http.StatusOK,
+		`data-testid="stat-remaining">Unlimited<`, "Unlimited invitations on.", `value="8" aria-label="Allocation when limited"`)
+	expect(t, "unlimited on again", boss.post(base+"/unlimited", url.Values{"unlimited": {"on"}}, htmx...), http.StatusOK, "Nothing changed: unlimited already.")
+	expect(t, "add to unlimited", boss.post(base+"/addto", url.Values{"amount": {"4"}}, htmx...), http.StatusOK, "Nothing changed: this member has unlimited invitations.")
+	expect(t, "unlimited off at 2", boss.post(base+"/unlimited", url.Values{"unlimited": {"off"}, "amount": {"2"}}, htmx...), http.StatusOK,
+		`data-testid="stat-remaining">2<`, "Unlimited off, allocation 2.")
 	res = boss.post(base+"/addto", url.Values{"amount": {"1"}, "next": {"/staff/users?q=mem"}})
 	if res.status != http.StatusSeeOther || res.header.Get("Location") != "/staff/users?q=mem" {
 		t.Errorf("plain post: %d to %q", res.status, res.header.Get("Location"))
 	}
-	expect(t, "search", boss.get("/staff/users?q=MEM"), http.StatusOK, "@member", `data-testid="stat-remaining">3<`)
+	expect(t, "search, and the flash", boss.get("/staff/users?q=MEM"), http.StatusOK, "@member", `data-testid="stat-remaining">3<`, "@member: Added 1.")
 	expect(t, "search nobody", boss.get("/staff/users?q=zzz"), http.StatusOK, "No users match.")
 }
 
@@ -257,5 +282,76 @@ func TestListPagesAnswerHtmxWithFragments(t *testing.T) {
 		}
 		boosted := tc.c.get(tc.path, "HX-Request", "true", "HX-Boosted", "true")
 		expect(t, tc.path+" (boosted)", boosted, http.StatusOK, "<html")
+	}
+}
+
+// nextLink returns the href of the link with rel="next" in body ("" if none).
+var nextLinkRE = regexp.MustCompile(`href="([^"]*)"[^>]*rel="next"`)
+
+func nextLink(body string) string {
+	m := nextLinkRE.FindStringSubmatch(body)
+	if m == nil {
+		return ""
+	}
+	return html.UnescapeString(m[1])
+}
+
+func TestStaffListsPageByKeyset(t *testing.T) {
+	app := newTestApp(t, withRates(0, 0), withAllocation(-1))
+	clients := staffClients(t, app)
+	boss := clients["superuser"]
+	ctx := context.Background()
+	ann := app.user("ann@example.com", "ann", true)
+	for i := range 120 {
+		if _, _, err := app.store.Invitations.Create(ctx, ann.ID, fmt.Sprintf("friend%03d@example.com", i), "", 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Invitations: newest first, 50 a page, with the filter kept.
+	seen := map[string]bool{}
+	path := "/staff/invitations?inviter=ann&status=pending"
+	for pages := 1; ; pages++ {
+		res := boss.get(path)
+		expect(t, path, res, http.StatusOK)
+		for _, m := range regexp.MustCompile(`>(friend\d+@example.com)<`).FindAllStringSubmatch(res.body, -1) {
+			if seen[m[1]] {
+				t.Errorf("%s listed twice", m[1])
+			}
+			seen[m[1]] = true
+		}
+		if path = nextLink(res.body); path == "" {
+			if pages != 3 {
+				t.Errorf("%d pages of invitations; want 3", pages)
+			}
+			break
+		}
+		if !strings.Contains(path, "inviter=ann") || !strings.Contains(path, "status=pending") || !strings.Contains(path, "before=") {
+			t.Errorf("next page %q lost the filters", path)
+		}
+	}
+	if len(seen) != 120 {
+		t.Errorf("listed %d invitations; want 120", len(seen))
+	}
+	first := boss.get("/staff/invitations")
+	if !strings.Contains(first.body, "friend119@example.com") || strings.Contains(first.body, "friend069@example.com") {
+		t.Error("the first page is not the 50 newest")
+	}
+
+	// Users: a search pages on the key that matched.
+	for i := range 60 {
+		app.user(fmt.Sprintf("x%02d@example.com", i), fmt.Sprintf("zoe%02d", i), true)
+	}
+	var names []string
+	path = "/staff/users?q=Zoe"
+	for path != "" {
+		res := boss.get(path)
+		expect(t, path, res, http.StatusOK)
+		for _, m := range regexp.MustCompile(`>@(zoe\d+)<`).FindAllStringSubmatch(res.body, -1) {
+			names = append(names, m[1])
+		}
+		path = nextLink(res.body)
+	}
+	if len(names) != 60 || !slices.IsSorted(names) || names[0] != "zoe00" {
+		t.Errorf("search pages listed %d users (%v…); want zoe00 to zoe59 in order", len(names), names[:min(3, len(names))])
 	}
 }

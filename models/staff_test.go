@@ -3,9 +3,13 @@ package models_test
 import (
 	"context"
 	"fmt"
+	"io/fs"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/beckon-app/beckon/migrations"
 	"github.com/beckon-app/beckon/models"
 )
 
@@ -187,6 +191,8 @@ func TestParseAmount(t *testing.T) {
 		{"4", 1, 4, true}, {" 4 ", 1, 4, true}, {"0", 0, 0, true}, {"1000000", 1, 1000000, true},
 		{"0", 1, 0, false}, {"", 0, 0, false}, {"abc", 0, 0, false}, {"1.5", 0, 0, false}, {"1e3", 0, 0, false},
 		{"-1", 0, 0, false}, {"+1", 0, 0, false}, {"1000001", 0, 0, false}, {"99999999999999999999", 0, 0, false}, {"١", 0, 0, false},
+		{"0004", 1, 4, true}, {"00000000000000000000007", 1, 7, true}, {"\t12\n", 1, 12, true}, {"1 000", 1, 0, false}, {"1,000", 1, 0, false},
+		{"0x10", 0, 0, false}, {"1_000", 0, 0, false},
 	} {
 		n, ok := models.ParseAmount(tc.raw, tc.min)
 		if n != tc.n || ok != tc.ok {
@@ -215,29 +221,232 @@ func TestStatsAndUserSearch(t *testing.T) {
 	if len(st.Days) != models.ChartDays || st.Days[models.ChartDays-1].Invitations != 3 {
 		t.Errorf("today's count %+v", st.Days[len(st.Days)-1])
 	}
-	users, more, err := e.store.Staff.ListUsers(ctx, models.UserFilter{Query: "ANN"})
-	if err != nil || more || len(users) != 2 {
-		t.Fatalf("search ann: %d users, more %v, %v", len(users), more, err)
+	users, next, err := e.store.Staff.ListUsers(ctx, models.UserFilter{Query: "ANN"})
+	if err != nil || next != "" || len(users) != 2 {
+		t.Fatalf("search ann: %d users, next %q, %v", len(users), next, err)
 	}
-	users, more, _ = e.store.Staff.ListUsers(ctx, models.UserFilter{PerPage: 2})
-	if len(users) != 2 || !more {
-		t.Errorf("first page: %d, more %v", len(users), more)
+	users, next, _ = e.store.Staff.ListUsers(ctx, models.UserFilter{PerPage: 2})
+	if len(users) != 2 || next == "" {
+		t.Errorf("first page: %d, next %q", len(users), next)
 	}
-	users, more, _ = e.store.Staff.ListUsers(ctx, models.UserFilter{PerPage: 2, AfterID: users[1].ID})
-	if len(users) != 1 || more || users[0].Username != "zed" {
-		t.Errorf("second page: %+v, more %v", users, more)
+	users, next, _ = e.store.Staff.ListUsers(ctx, models.UserFilter{PerPage: 2, After: next})
+	if len(users) != 1 || next != "" || users[0].Username != "zed" {
+		t.Errorf("second page: %+v, next %q", users, next)
+	}
+}
+
+// recountStats counts what Stats reports straight from the invitations.
+func recountStats(t *testing.T, e *env) models.Stats {
+	t.Helper()
+	now := e.clock.Now().Unix()
+	var st models.Stats
+	err := e.db.QueryRow(`SELECT (SELECT count(*) FROM users), count(*),
+		count(*) FILTER (WHERE status = 'pending' AND expires_at > ?1),
+		count(*) FILTER (WHERE status = 'accepted'),
+		count(*) FILTER (WHERE status = 'joined_independently'),
+		count(*) FILTER (WHERE status = 'expired' OR status = 'pending' AND expires_at <= ?1),
+		count(*) FILTER (WHERE status = 'revoked')
+		FROM invitations`, now).Scan(&st.Members, &st.Sent, &st.Pending, &st.Accepted, &st.JoinedIndependently, &st.Expired, &st.Revoked)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := now/86400 - (models.ChartDays - 1)
+	for i := range int64(models.ChartDays) {
+		d := models.DayCount{Day: time.Unix((first+i)*86400, 0).UTC()}
+		err := e.db.QueryRow(`SELECT (SELECT count(*) FROM invitations WHERE created_at / 86400 = ?1),
+			(SELECT count(*) FROM invitations WHERE accepted_at / 86400 = ?1)`, first+i).Scan(&d.Invitations, &d.Joins)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st.Days = append(st.Days, d)
+	}
+	return st
+}
+
+// TestStatsFollowEveryChange checks the totals that triggers keep against a
+// recount after each kind of change, over several days, and that migration
+// 0007 builds the same totals from existing invitations.
+func TestStatsFollowEveryChange(t *testing.T) {
+	e := newEnv(t, func(o *models.Options) { o.InviteRate, o.RecipientRate, o.InviteExpiry = 0, 0, 48*time.Hour })
+	ctx := context.Background()
+	ann := e.user("ann@example.com", "ann", true)
+	bea := e.user("bea@example.com", "bea", true)
+	e.store.Staff.AddToAll(ctx, 0, 20, false)
+	check := func(step string) {
+		t.Helper()
+		got, err := e.store.Staff.Stats(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := recountStats(t, e); fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("after %s:\n got %v\nwant %v", step, got, want)
+		}
+	}
+	create := func(from models.User, to string) models.Invitation {
+		t.Helper()
+		inv, _, err := e.store.Invitations.Create(ctx, from.ID, to, "", 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return inv
+	}
+	for i := range 4 {
+		create(ann, fmt.Sprintf("day%d@example.com", i))
+		e.clock.Advance(20 * time.Hour)
+	}
+	check("sending over four days")
+	create(ann, "carl@example.com")
+	create(bea, "carl@example.com")
+	links := e.mint()
+	if _, _, err := e.store.Invitations.Join(ctx, tokenOf(links[len(links)-2]), models.NewUser{Email: "carl@example.com", Username: "carl", Password: "password123"}); err != nil {
+		t.Fatal(err)
+	}
+	check("a join through a link and one independently")
+	revoked := create(bea, "dora@example.com")
+	e.store.Invitations.Revoke(ctx, bea.ID, revoked.ID)
+	resent := create(bea, "eve@example.com")
+	e.mint()
+	e.store.Invitations.Resend(ctx, bea.ID, resent.ID)
+	check("a revoke and a resend")
+	e.clock.Advance(49 * time.Hour)
+	check("expiry before the sweep")
+	if n, err := e.store.Invitations.ExpireDue(ctx); err != nil || n == 0 {
+		t.Fatalf("sweep: %d, %v", n, err)
+	}
+	check("the sweep")
+	e.clock.Advance(31 * 24 * time.Hour)
+	create(ann, "late@example.com")
+	check("a month later")
+
+	// The migration builds the same totals from the invitations alone.
+	if _, err := e.db.Exec(`DROP TABLE invitation_days`); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := e.db.Query(`SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'invitations_stats_%'`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var triggers []string
+	for rows.Next() {
+		var name string
+		rows.Scan(&name)
+		triggers = append(triggers, name)
+	}
+	rows.Close()
+	for _, name := range triggers {
+		if _, err := e.db.Exec(`DROP TRIGGER ` + name); err != nil {
+			t.Fatal(err)
+		}
+	}
+	body, err := fs.ReadFile(migrations.Files, "0007_staff_stats.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.db.Exec(string(body)); err != nil {
+		t.Fatal(err)
+	}
+	check("migration 0007 on existing invitations")
+}
+
+// searchUsersDB makes users whose usernames and addresses relate in the ways
+// that make a search by either tricky, and returns every user as
+// username -> email key.
+func searchUsersDB(t *testing.T, e *env) map[string]string {
+	t.Helper()
+	for _, q := range []string{
+		`WITH RECURSIVE seq(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM seq WHERE i < 300)
+		INSERT INTO users (email, email_key, username, password_hash, joined_at)
+		SELECT email, lower(email), username, 'x', 1 FROM (
+			SELECT 'ann' || i || '@example.com' AS email, 'ann' || i AS username FROM seq      -- the username starts the address
+			UNION ALL SELECT 'bob' || i || '@example.com', 'bobby' || i FROM seq WHERE i <= 40 -- the address sorts first
+			UNION ALL SELECT 'Az' || i || '@X.com', 'aa' || i FROM seq                         -- far apart under "a"
+			UNION ALL SELECT 'annie' || i || '@example.com', 'zed' || i FROM seq WHERE i <= 30 -- only the address matches
+			UNION ALL SELECT 'kim' || i || '@example.com', 'annette' || i FROM seq WHERE i <= 30 -- only the username matches
+			UNION ALL SELECT 'other' || i || '@example.com', 'other' || i FROM seq WHERE i <= 50)`,
+		`INSERT INTO allocations (user_id) SELECT id FROM users WHERE id NOT IN (SELECT user_id FROM allocations)`,
+	} {
+		if _, err := e.db.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	all := map[string]string{}
+	rows, err := e.db.Query(`SELECT username, email_key FROM users`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var name, key string
+		rows.Scan(&name, &key)
+		all[name] = key
+	}
+	return all
+}
+
+func TestUserSearchListsEveryMatchOnce(t *testing.T) {
+	e := newEnv(t)
+	all := searchUsersDB(t, e)
+	ctx := context.Background()
+	for _, q := range []string{"a", "ann", "ANN1", "ann10", "annie", "b", "bob", "bobby3", "az", "aa1", "z", "other50", "nobody", "@"} {
+		// What a search must list: every user whose username or address
+		// starts with the query, once, in the order of the smaller key that matched.
+		key := strings.ToLower(q)
+		type hit struct{ key, name string }
+		var want []hit
+		for name, email := range all {
+			var keys []string
+			for _, k := range []string{name, email} {
+				if strings.HasPrefix(k, key) {
+					keys = append(keys, k)
+				}
+			}
+			if len(keys) > 0 {
+				want = append(want, hit{slices.Min(keys), name})
+			}
+		}
+		slices.SortFunc(want, func(a, b hit) int { return strings.Compare(a.key, b.key) })
+		var wantNames []string
+		for _, h := range want {
+			wantNames = append(wantNames, h.name)
+		}
+		for _, per := range []int{1, 7, 50} {
+			var got []string
+			after := ""
+			for pages := 0; ; pages++ {
+				if pages > len(all) {
+					t.Fatalf("%q by %d: the pages never end", q, per)
+				}
+				users, next, err := e.store.Staff.ListUsers(ctx, models.UserFilter{Query: q, After: after, PerPage: per})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(users) > per {
+					t.Fatalf("%q by %d: a page of %d", q, per, len(users))
+				}
+				for _, u := range users {
+					got = append(got, u.Username)
+				}
+				if next == "" {
+					break
+				}
+				after = next
+			}
+			if !slices.Equal(got, wantNames) {
+				t.Errorf("%q by %d:\n got %v\nwant %v", q, per, got, wantNames)
+			}
+		}
 	}
 }
 
 func TestUserSearchWithManyMatches(t *testing.T) {
 	e := newEnv(t)
-	seedMembers(t, e.db, 5000) // more matches for "member" than manyMatches
+	seedMembers(t, e.db, 5000)
 	ctx := context.Background()
 	for _, q := range []string{"member", "MEMBER1", "member4999"} {
 		var seen []string
-		after := int64(0)
+		after := ""
 		for {
-			users, more, err := e.store.Staff.ListUsers(ctx, models.UserFilter{Query: q, AfterID: after, PerPage: 400})
+			users, next, err := e.store.Staff.ListUsers(ctx, models.UserFilter{Query: q, After: after, PerPage: 400})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -245,19 +454,145 @@ func TestUserSearchWithManyMatches(t *testing.T) {
 				if !strings.HasPrefix(u.Username, strings.ToLower(q)) {
 					t.Fatalf("%q matched @%s", q, u.Username)
 				}
-				if i > 0 && u.ID <= users[i-1].ID {
-					t.Fatalf("%q: not in id order", q)
+				if i > 0 && u.Username <= users[i-1].Username {
+					t.Fatalf("%q: not in username order", q)
 				}
 				seen = append(seen, u.Username)
 			}
-			if !more {
+			if next == "" {
 				break
 			}
-			after = users[len(users)-1].ID
+			after = next
 		}
 		want := map[string]int{"member": 5000, "MEMBER1": 1111, "member4999": 1}[q]
 		if len(seen) != want {
 			t.Errorf("%q: %d users over all pages; want %d", q, len(seen), want)
+		}
+	}
+}
+
+// TestUserSearchReadsABoundedNumberOfEntries pages deep into a search where
+// every address entry belongs to a user listed earlier by username: a page
+// may end early, but never reads without bound, and the pages together list
+// every match once.
+func TestUserSearchReadsABoundedNumberOfEntries(t *testing.T) {
+	e := newEnv(t)
+	if _, err := e.db.Exec(`WITH RECURSIVE seq(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM seq WHERE i < 30000)
+		INSERT INTO users (email, email_key, username, password_hash, joined_at)
+		SELECT 'az' || i || '@x.com', 'az' || i || '@x.com', 'aa' || i, 'x', 1 FROM seq`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.db.Exec(`INSERT INTO allocations (user_id) SELECT id FROM users`); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	seen := map[int64]bool{}
+	after, pages, short := "", 0, 0
+	for {
+		users, next, err := e.store.Staff.ListUsers(ctx, models.UserFilter{Query: "a", After: after, PerPage: 1000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		pages++
+		for _, u := range users {
+			if seen[u.ID] {
+				t.Fatalf("@%s listed twice", u.Username)
+			}
+			seen[u.ID] = true
+		}
+		if next == "" {
+			break
+		}
+		if len(users) < 1000 {
+			short++
+		}
+		after = next
+	}
+	if len(seen) != 30000 {
+		t.Errorf("listed %d users; want 30000", len(seen))
+	}
+	if short == 0 {
+		t.Error("no page ended early: the test no longer reaches the budget")
+	}
+	t.Logf("%d pages, %d of them short", pages, short)
+}
+
+// TestStaffInvitationsAgreeWithList pages through every member's invitations
+// with each filter and checks them against Invitations.List, which reads the
+// same statuses (an overdue pending invitation as expired) without keysets.
+func TestStaffInvitationsAgreeWithList(t *testing.T) {
+	e := newEnv(t, func(o *models.Options) { o.InviteRate, o.RecipientRate, o.InviteExpiry = 0, 0, 48*time.Hour })
+	ctx := context.Background()
+	ann := e.user("ann@example.com", "ann", true)
+	bea := e.user("bea@example.com", "bea", true)
+	e.store.Staff.AddToAll(ctx, 0, 100, false)
+	for i := range 30 {
+		from := []models.User{ann, bea}[i%2]
+		inv, _, err := e.store.Invitations.Create(ctx, from.ID, fmt.Sprintf("f%02d@example.com", i), "", 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch i % 6 {
+		case 1:
+			e.store.Invitations.Revoke(ctx, from.ID, inv.ID)
+		case 2:
+			e.clock.Advance(30 * time.Hour) // the earlier ones run out
+		case 3:
+			e.store.Invitations.ExpireDue(ctx) // some expired for good
+		}
+	}
+	e.mint()
+	// Bea's pending invitations run out, unswept; carl's are new, and dan
+	// joins through carl's link while ann has invited him too.
+	e.clock.Advance(49 * time.Hour)
+	carl := e.user("carl@example.com", "carl", true)
+	for _, inv := range []struct {
+		from models.User
+		to   string
+	}{{ann, "dan@example.com"}, {carl, "dan@example.com"}, {carl, "c1@example.com"}, {carl, "c2@example.com"}} {
+		if _, _, err := e.store.Invitations.Create(ctx, inv.from.ID, inv.to, "", 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	links := e.mint()
+	if _, _, err := e.store.Invitations.Join(ctx, tokenOf(links[1]), models.NewUser{Email: "dan@example.com", Username: "dan", Password: "password123"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, inviter := range []models.User{{}, ann, bea, carl} {
+		for _, status := range append([]string{""}, models.Statuses...) {
+			want, _, err := e.store.Invitations.List(ctx, models.ListFilter{Status: status, InviterID: inviter.ID, PerPage: 1000})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []models.Invitation
+			before := int64(0)
+			for {
+				page, next, err := e.store.Staff.Invitations(ctx, models.InvitationFilter{Status: status, InviterID: inviter.ID, Before: before, PerPage: 4})
+				if err != nil {
+					t.Fatal(err)
+				}
+				got = append(got, page...)
+				if next == 0 {
+					break
+				}
+				before = next
+			}
+			if fmt.Sprint(got) != fmt.Sprint(want) || len(want) == 0 && (status == "" || inviter.ID == 0) {
+				t.Errorf("status %q, inviter %q: %d invitations; List gives %d", status, inviter.Username, len(got), len(want))
+			}
+			if status == models.StatusExpired && inviter.ID == 0 {
+				overdue := 0
+				for _, inv := range got {
+					var stored string
+					e.db.QueryRow(`SELECT status FROM invitations WHERE id = ?`, inv.ID).Scan(&stored)
+					if stored == models.StatusPending {
+						overdue++
+					}
+				}
+				if overdue == 0 || overdue == len(got) {
+					t.Errorf("%d of %d expired invitations are overdue pending ones; the test wants both kinds", overdue, len(got))
+				}
+			}
 		}
 	}
 }

@@ -38,40 +38,94 @@ type BulkConfirm struct {
 
 // StaffUsers is a page of the staff user list.
 type StaffUsers struct {
-	Users   []models.User
-	Query   string
-	AfterID int64 // the cursor this page started from
-	NextID  int64 // the cursor of the next page; 0 when none
+	Users []models.User
+	Query string
+	After string // the cursor this page started from; "" on the first page
+	Next  string // the cursor of the next page; "" on the last
+	// Refused is the block of a user whose form was refused (no JavaScript),
+	// shown in place of the plain one; zero when none.
+	Refused UserStat
 }
 
 // NextURL links the next page of the same search.
 func (p StaffUsers) NextURL() string {
-	q := url.Values{"after": {strconv.FormatInt(p.NextID, 10)}}
+	q := url.Values{"after": {p.Next}}
 	if p.Query != "" {
 		q.Set("q", p.Query)
 	}
 	return "/staff/users?" + q.Encode()
 }
 
+// FirstURL links the first page of the same search.
+func (p StaffUsers) FirstURL() string {
+	if p.Query == "" {
+		return "/staff/users"
+	}
+	return "/staff/users?" + url.Values{"q": {p.Query}}.Encode()
+}
+
 // UserStat is one user's allocation block on the staff pages.
 type UserStat struct {
 	User    models.User
 	Next    string // where a plain form post returns to
-	Errors  FieldErrors
-	Message string
+	Message string // what the last change did
+	// A refused form: which one (BulkTopOff, BulkAddTo or BulkUnlimited),
+	// the amount as typed, and the messages for its fields.
+	Action string
+	Amount string
+	Errors FieldErrors
 }
 
-// StaffInvitations is a page of every member's invitations.
+// amountFor is the value of the amount field of the form for action: what
+// was typed when that form was refused.
+func (s UserStat) amountFor(action string) string {
+	if s.Action == action {
+		return s.Amount
+	}
+	return ""
+}
+
+// errorsFor is the messages of the form for action.
+func (s UserStat) errorsFor(action string) FieldErrors {
+	if s.Action == action {
+		return s.Errors
+	}
+	return nil
+}
+
+// limitedAmount is the value offered when a user's unlimited invitations
+// are turned off: what was typed, or the allocation kept under the flag.
+func limitedAmount(s UserStat) string {
+	if s.Action == BulkUnlimited {
+		return s.Amount
+	}
+	return strconv.Itoa(s.User.Allocation.Allocated)
+}
+
+// statFor is the block of u on a page of users.
+func (p StaffUsers) statFor(u models.User, next string) UserStat {
+	if p.Refused.User.ID == u.ID {
+		return p.Refused
+	}
+	return UserStat{User: u, Next: next}
+}
+
+// StaffInvitations is a page of every member's invitations, newest first.
 type StaffInvitations struct {
 	Invitations []models.Invitation
 	Status      string
 	Inviter     string
-	Page        int
-	More        bool
+	Before      int64 // the cursor this page started from (ids below it); 0 on the first page
+	Next        int64 // the cursor of the next page; 0 on the last
 }
 
-// PageURL links page n of the list with the same filters.
-func (p StaffInvitations) PageURL(n int) string {
+// NextURL links the next (older) page with the same filters.
+func (p StaffInvitations) NextURL() string { return p.url(p.Next) }
+
+// FirstURL links the first (newest) page with the same filters.
+func (p StaffInvitations) FirstURL() string { return p.url(0) }
+
+func (p StaffInvitations) url(before int64) string {
 	q := url.Values{}
 	if p.Status != "" {
 		q.Set("status", p.Status)
@@ -79,8 +133,11 @@ func (p StaffInvitations) PageURL(n int) string {
 	if p.Inviter != "" {
 		q.Set("inviter", p.Inviter)
 	}
-	if n > 1 {
-		q.Set("page", strconv.Itoa(n))
+	if before > 0 {
+		q.Set("before", strconv.FormatInt(before, 10))
+	}
+	if len(q) == 0 {
+		return "/staff/invitations"
 	}
 	return "/staff/invitations?" + q.Encode()
 }
