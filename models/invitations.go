@@ -262,7 +262,7 @@ func (m *Invitations) CreateFrom(ctx context.Context, inviter User, email, note 
 			return fmt.Errorf("models: member and duplicate check: %w", err)
 		}
 		if overdue {
-			if err := endInvitations(ctx, tx, ch, now, StatusExpired, 0,
+			if err := endInvitations(ctx, tx, ch, now, StatusExpired, 0, "invitations",
 				"status = 'pending' AND expires_at <= ? AND inviter_id = ?", unix(now), inviterID); err != nil {
 				return err
 			}
@@ -463,7 +463,7 @@ func (m *Invitations) revoke(ctx context.Context, actorID, id int64, anyInviter 
 		if _, err := tx.ExecContext(ctx, `UPDATE invitations SET revoked_at = ? WHERE id = ?`, unix(now), id); err != nil {
 			return fmt.Errorf("models: revoke invitation: %w", err)
 		}
-		if err := endInvitations(ctx, tx, ch, now, StatusRevoked, actorID, "id = ? AND status = 'pending'", id); err != nil {
+		if err := endInvitations(ctx, tx, ch, now, StatusRevoked, actorID, "invitations", "id = ? AND status = 'pending'", id); err != nil {
 			return err
 		}
 		if anyInviter {
@@ -478,6 +478,12 @@ func (m *Invitations) revoke(ctx context.Context, actorID, id int64, anyInviter 
 	return inv, err
 }
 
+// allOverdue is the invitations table read for every overdue invitation:
+// through the partial index of pending expiries, which holds just the
+// pending ones in expiry order. Without statistics SQLite would rather take
+// the status index and read every pending invitation on each sweep.
+const allOverdue = "invitations INDEXED BY invitations_pending_expiry_idx"
+
 // ExpireDue is one run of the expiry sweep: every pending invitation past its
 // expiry becomes expired and gives its invitation back. It returns how many.
 func (m *Invitations) ExpireDue(ctx context.Context) (int, error) {
@@ -485,7 +491,7 @@ func (m *Invitations) ExpireDue(ctx context.Context) (int, error) {
 	err := m.write(ctx, func(tx *sql.Tx, ch *change) error {
 		now := m.now()
 		before := len(ch.events)
-		if err := endInvitations(ctx, tx, ch, now, StatusExpired, 0,
+		if err := endInvitations(ctx, tx, ch, now, StatusExpired, 0, allOverdue,
 			"status = 'pending' AND expires_at <= ?", unix(now)); err != nil {
 			return err
 		}
@@ -499,7 +505,7 @@ func (m *Invitations) ExpireDue(ctx context.Context) (int, error) {
 // invitation to u's address (from any inviter, except exceptID), now that u
 // holds that address proven.
 func endPendingForNewMember(ctx context.Context, tx *sql.Tx, ch *change, u User, exceptID int64, now time.Time) error {
-	return endInvitations(ctx, tx, ch, now, StatusJoinedIndependently, u.ID,
+	return endInvitations(ctx, tx, ch, now, StatusJoinedIndependently, u.ID, "invitations",
 		"status = 'pending' AND email_key = ? AND id <> ? AND expires_at > ?", EmailKey(u.Email), exceptID, unix(now))
 }
 
@@ -516,17 +522,20 @@ var endStatusEvent = map[string]string{
 // joined_independently, and records one event per invitation. actorID is the
 // user recorded on the events (0 for the system), and for joined
 // independently the new member.
-func endInvitations(ctx context.Context, tx *sql.Tx, ch *change, now time.Time, status string, actorID int64, where string, args ...any) error {
+//
+// from is the table the where clause reads: invitations, or allOverdue for
+// the sweep.
+func endInvitations(ctx context.Context, tx *sql.Tx, ch *change, now time.Time, status string, actorID int64, from, where string, args ...any) error {
 	// Usually there is nothing to end: one cheap look spares the updates.
 	var found int
-	if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM invitations WHERE `+where+`)`, args...).Scan(&found); err != nil {
+	if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM `+from+` WHERE `+where+`)`, args...).Scan(&found); err != nil {
 		return fmt.Errorf("models: find invitations to end: %w", err)
 	}
 	if found == 0 {
 		return nil
 	}
 	if _, err := tx.ExecContext(ctx, `UPDATE allocations SET held = held - d.n
-		FROM (SELECT inviter_id, count(*) AS n FROM invitations WHERE `+where+` GROUP BY inviter_id) AS d
+		FROM (SELECT inviter_id, count(*) AS n FROM `+from+` WHERE `+where+` GROUP BY inviter_id) AS d
 		WHERE allocations.user_id = d.inviter_id`, args...); err != nil {
 		return fmt.Errorf("models: give invitations back: %w", err)
 	}
@@ -534,7 +543,7 @@ func endInvitations(ctx context.Context, tx *sql.Tx, ch *change, now time.Time, 
 	if status == StatusJoinedIndependently {
 		invitee = sql.NullInt64{Int64: actorID, Valid: true}
 	}
-	rows, err := tx.QueryContext(ctx, `UPDATE invitations SET status = ?, ended_at = ?, invitee_id = coalesce(?, invitee_id)
+	rows, err := tx.QueryContext(ctx, `UPDATE `+from+` SET status = ?, ended_at = ?, invitee_id = coalesce(?, invitee_id)
 		WHERE `+where+` RETURNING id`, append([]any{status, unix(now), invitee}, args...)...)
 	if err != nil {
 		return fmt.Errorf("models: end invitations: %w", err)

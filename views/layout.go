@@ -5,6 +5,7 @@ package views
 
 import (
 	"fmt"
+	"github.com/a-h/templ"
 	"strconv"
 	"time"
 
@@ -64,3 +65,13 @@ func Plural(n int, one, many string) string {
 
 // FieldErrors maps a form field to its message.
 type FieldErrors map[string]string
+
+// Invalid marks a field whose value was refused: aria-invalid, and
+// aria-describedby pointing at the message FieldError renders. It is
+// empty for a field without an error.
+func (e FieldErrors) Invalid(field string) templ.Attributes {
+	if e[field] == "" {
+		return nil
+	}
+	return templ.Attributes{"aria-invalid": "true", "aria-describedby": field + "-error"}
+}

@@ -57,7 +57,7 @@ func TestRemainingNeverShowsMinusOne(t *testing.T) {
 func TestInviteFormBlockStates(t *testing.T) {
 	verified := models.User{ID: 1, Email: "ann@example.com", VerifiedAt: time.Now(), Allocation: models.Allocation{Allocated: 1}}
 	html := render(t, views.InviteFormBlock(verified, views.InviteForm{Email: "x", Errors: views.FieldErrors{"email": "Enter a valid email address."}}))
-	has(t, "form with an error", html, `<form id="invite-form"`, `hx-post="/invitations"`, `data-testid="email-error"`, "Enter a valid email address.", `aria-invalid`)
+	has(t, "form with an error", html, `<form id="invite-form"`, `hx-post="/invitations"`, `data-testid="email-error"`, "Enter a valid email address.", `aria-invalid="true"`, `aria-describedby="email-error"`)
 
 	none := verified
 	none.Allocation.Held = 1
@@ -116,4 +116,16 @@ func TestNavMarksTheCurrentPage(t *testing.T) {
 	if strings.Count(html, `aria-current="page"`) != 1 {
 		t.Errorf("not exactly one current page:\n%s", html)
 	}
+}
+
+// A refused field says so to assistive technology, and names its message;
+// an accepted one carries neither attribute.
+func TestRefusedFieldsAreMarkedInvalid(t *testing.T) {
+	html := render(t, views.SignupFields(views.SignupForm{Email: "ann@", Errors: views.FieldErrors{"email": "Enter a valid email address."}}))
+	has(t, "signup with a refused email", html,
+		`aria-describedby="email-error" aria-invalid="true"`, `id="email-error"`)
+	if n := strings.Count(html, "aria-invalid"); n != 1 {
+		t.Errorf("%d fields marked invalid; want only the email:\n%s", n, html)
+	}
+	hasNot(t, "signup without errors", render(t, views.SignupFields(views.SignupForm{Email: "ann@example.com"})), "aria-invalid", "aria-describedby")
 }
