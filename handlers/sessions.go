@@ -8,10 +8,12 @@ import (
 )
 
 // NewSessionManager configures the session cookie: HttpOnly, SameSite=Lax,
-// Secure when the site is served over https, two weeks of life renewed by use.
+// Secure when the site is served over https, two weeks of life renewed by use;
+// the data is kept in sessionCodec's compact form.
 func NewSessionManager(store scs.Store, secure bool) *scs.SessionManager {
 	s := scs.New()
 	s.Store = store
+	s.Codec = sessionCodec{}
 	s.Lifetime = 14 * 24 * time.Hour
 	s.Cookie.Name = "beckon_session"
 	s.Cookie.HttpOnly = true
