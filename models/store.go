@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"runtime/debug"
 	"sync"
 	"time"
 )
@@ -55,14 +56,14 @@ type core struct {
 	// mailQueued is signalled (without blocking) after a commit that queued
 	// an email, so the delivery worker wakes at once instead of polling.
 	mailQueued chan struct{}
-	// Writes are committed in groups (see commit): writeMu is held by the
-	// one caller that runs a group, queue holds the writes waiting for one.
-	writeMu sync.Mutex
+	// Writes are committed in groups (see commit): queue holds the writes
+	// waiting for the writer goroutine, which runs while there are any.
 	queueMu sync.Mutex
 	queue   []*writeJob
+	writing bool // whether the writer goroutine is running
 	// writeConn is the connection write transactions run on, kept for good
-	// (under writeMu) so that the writer never waits for the pool that the
-	// readers share.
+	// (used by the writer goroutine alone) so that the writer never waits
+	// for the pool that the readers share.
 	writeConn *sql.Conn
 }
 
@@ -99,7 +100,7 @@ type writeJob struct {
 	fn   func(tx *sql.Tx, ch *change) error
 	ch   *change
 	err  error
-	done bool
+	done chan struct{} // closed once the job's group committed or failed
 }
 
 // maxGroup bounds how many writes share one transaction, and so how long
@@ -109,30 +110,51 @@ const maxGroup = 128
 // commit runs fn as its own atomic unit and returns once it is durable.
 //
 // SQLite has one writer at a time, and a commit costs more than a small
-// write, so under load writes are grouped: each caller queues its job and
-// waits for writeMu; whoever holds it runs every queued job in one
-// transaction, each inside its own savepoint so that a job that fails rolls
-// back alone, then commits once for all. A caller whose job a group already
-// ran just returns its result. Alone, a job runs in a transaction of its
-// own. Waiting on a Go mutex also wakes the next writer the moment the last
-// one commits, where SQLite's busy handler would poll with sleeps.
+// write, so under load writes are grouped: each caller queues its job, and
+// one writer goroutine takes every queued job into one transaction, each
+// inside its own savepoint so that a job that fails rolls back alone, then
+// commits once for all and wakes their callers. Alone, a job runs in a
+// transaction of its own.
+//
+// The writer goroutine runs while jobs are queued and ends when none are.
+// Being one goroutine that keeps going, it starts the next group the moment
+// the last one committed: when the caller that committed was the next
+// writer (an earlier design), the write lock waited, group after group, for
+// that caller to be scheduled among the busy request goroutines, and the
+// single writer, the site's bottleneck under load, stood idle meanwhile.
 func (c *core) commit(ctx context.Context, fn func(tx *sql.Tx, ch *change) error) (*change, error) {
-	job := &writeJob{ctx: ctx, fn: fn}
+	job := &writeJob{ctx: ctx, fn: fn, done: make(chan struct{})}
 	c.queueMu.Lock()
 	c.queue = append(c.queue, job)
+	start := !c.writing
+	c.writing = true
 	c.queueMu.Unlock()
+	if start {
+		go c.writer()
+	}
+	<-job.done
+	return job.ch, job.err
+}
 
-	c.writeMu.Lock()
-	defer c.writeMu.Unlock()
-	for !job.done {
+// writer runs the queued jobs, a group at a time, until the queue is empty.
+func (c *core) writer() {
+	for {
 		c.queueMu.Lock()
 		n := min(len(c.queue), maxGroup)
+		if n == 0 {
+			c.queue = nil // let the backing array go
+			c.writing = false
+			c.queueMu.Unlock()
+			return
+		}
 		group := c.queue[:n:n]
 		c.queue = c.queue[n:]
 		c.queueMu.Unlock()
 		c.runGroup(group)
+		for _, j := range group {
+			close(j.done)
+		}
 	}
-	return job.ch, job.err
 }
 
 // runGroup runs jobs in one transaction and records each one's outcome.
@@ -142,7 +164,6 @@ func (c *core) runGroup(jobs []*writeJob) {
 			if err != nil && j.err == nil {
 				j.ch, j.err = nil, err
 			}
-			j.done = true
 		}
 	}
 	// The transaction outlives any one caller's context; each job's
@@ -168,7 +189,7 @@ func (c *core) runGroup(jobs []*writeJob) {
 	if len(jobs) == 1 {
 		j := jobs[0]
 		j.ch = &change{}
-		if j.err = j.fn(tx, j.ch); j.err != nil {
+		if j.err = j.run(tx); j.err != nil {
 			finish(nil)
 			return
 		}
@@ -187,6 +208,18 @@ func (c *core) runGroup(jobs []*writeJob) {
 	finish(nil)
 }
 
+// run calls the job's function. A panic in it becomes the job's error (its
+// work is rolled back), so that one bad write cannot take the writer
+// goroutine, and with it the process, down.
+func (j *writeJob) run(tx *sql.Tx) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("models: write panicked: %v\n%s", p, debug.Stack())
+		}
+	}()
+	return j.fn(tx, j.ch)
+}
+
 // runInSavepoint runs one job of a group; its failure rolls back only its
 // own work. The error returned is the transaction's, not the job's.
 func (c *core) runInSavepoint(tx *sql.Tx, j *writeJob) error {
@@ -198,7 +231,7 @@ func (c *core) runInSavepoint(tx *sql.Tx, j *writeJob) error {
 		return fmt.Errorf("models: savepoint: %w", err)
 	}
 	j.ch = &change{}
-	if j.err = j.fn(tx, j.ch); j.err != nil {
+	if j.err = j.run(tx); j.err != nil {
 		j.ch = nil
 		if _, err := tx.Exec(`ROLLBACK TO job`); err != nil {
 			return fmt.Errorf("models: roll back to savepoint: %w", err)
