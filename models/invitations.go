@@ -257,12 +257,12 @@ func (m *Invitations) CreateFrom(ctx context.Context, inviter User, email, note 
 		var member, invited, overdue bool
 		if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM users WHERE email_key = ?1),
 			EXISTS (SELECT 1 FROM invitations WHERE inviter_id = ?2 AND email_key = ?1 AND status = 'pending' AND expires_at > ?3),
-			EXISTS (SELECT 1 FROM invitations WHERE inviter_id = ?2 AND status = 'pending' AND expires_at <= ?3)`,
+			EXISTS (SELECT 1 FROM `+allOverdue+` WHERE inviter_id = ?2 AND status = 'pending' AND expires_at <= ?3)`,
 			key, inviterID, unix(now)).Scan(&member, &invited, &overdue); err != nil {
 			return fmt.Errorf("models: member and duplicate check: %w", err)
 		}
 		if overdue {
-			if err := endInvitations(ctx, tx, ch, now, StatusExpired, 0, "invitations",
+			if err := endInvitations(ctx, tx, ch, now, StatusExpired, 0, allOverdue,
 				"status = 'pending' AND expires_at <= ? AND inviter_id = ?", unix(now), inviterID); err != nil {
 				return err
 			}
@@ -320,11 +320,15 @@ func (m *Invitations) checkInviterRate(ctx context.Context, tx *sql.Tx, now time
 	if limit <= 0 {
 		return nil
 	}
+	// The limit is reached when the inviter's latest limit invitations all
+	// fall within the hour; then the oldest of them leaving the hour frees
+	// one. Reading just those few stays cheap however many were sent.
 	since := unix(now.Add(-time.Hour))
 	var n int
 	var oldest sql.NullInt64
-	if err := tx.QueryRowContext(ctx, `SELECT count(*), min(created_at) FROM invitations WHERE inviter_id = ? AND created_at > ?`,
-		inviterID, since).Scan(&n, &oldest); err != nil {
+	if err := tx.QueryRowContext(ctx, `SELECT count(*), min(created_at)
+		FROM (SELECT created_at FROM invitations WHERE inviter_id = ? ORDER BY id DESC LIMIT ?) WHERE created_at > ?`,
+		inviterID, limit, since).Scan(&n, &oldest); err != nil {
 		return fmt.Errorf("models: inviter rate: %w", err)
 	}
 	if n < limit {
@@ -478,10 +482,12 @@ func (m *Invitations) revoke(ctx context.Context, actorID, id int64, anyInviter 
 	return inv, err
 }
 
-// allOverdue is the invitations table read for every overdue invitation:
-// through the partial index of pending expiries, which holds just the
-// pending ones in expiry order. Without statistics SQLite would rather take
-// the status index and read every pending invitation on each sweep.
+// allOverdue is the invitations table read for overdue invitations: through
+// the partial index of pending expiries, which holds just the pending ones
+// in expiry order, with their inviter. Overdue ones are few (the sweep ends
+// them every minute), so a sender's own are found among them too. Without
+// statistics SQLite would rather take the status index and read every
+// pending invitation, or the inviter's index and read all they ever sent.
 const allOverdue = "invitations INDEXED BY invitations_pending_expiry_idx"
 
 // ExpireDue is one run of the expiry sweep: every pending invitation past its

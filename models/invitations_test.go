@@ -351,3 +351,42 @@ func TestUnlimitedDefaultAllocation(t *testing.T) {
 	}
 	checkCounters(t, e)
 }
+
+// The per-inviter limit is a sliding hour: Retry-After says when the oldest
+// invitation of the hour leaves it, and then exactly one more may go.
+func TestInviterRateLimitSlides(t *testing.T) {
+	e := newEnv(t, func(o *models.Options) { o.DefaultAllocation = -1; o.InviteRate = 3; o.RecipientRate = 0 })
+	ctx := context.Background()
+	ann := e.user("ann@example.com", "ann", true)
+	send := func(to string) error {
+		_, _, err := e.store.Invitations.Create(ctx, ann.ID, to, "", 0)
+		return err
+	}
+	for i := range 3 { // at 0, 20 and 40 minutes
+		if err := send(fmt.Sprintf("f%d@example.com", i)); err != nil {
+			t.Fatal(err)
+		}
+		e.clock.Advance(20 * time.Minute)
+	}
+	e.clock.Advance(-10 * time.Minute) // 50 minutes in
+	var rl *models.RateLimitError
+	if err := send("g@example.com"); !errors.As(err, &rl) {
+		t.Fatalf("fourth within the hour: %v", err)
+	}
+	if rl.RetryAfter < 10*60 || rl.RetryAfter > 10*60+1 {
+		t.Errorf("Retry-After %d s; want about 600 (the first leaves the hour in 10 minutes)", rl.RetryAfter)
+	}
+	if want := "You have sent 3 invitations in the last hour. Try again later."; rl.Reason != want {
+		t.Errorf("reason %q; want %q", rl.Reason, want)
+	}
+	e.clock.Advance(10*time.Minute + time.Second)
+	if err := send("g@example.com"); err != nil {
+		t.Fatalf("after the first left the hour: %v", err)
+	}
+	if err := send("h@example.com"); !errors.As(err, &rl) {
+		t.Fatalf("one more right after: %v", err)
+	}
+	if rl.RetryAfter < 19*60 || rl.RetryAfter > 20*60 {
+		t.Errorf("Retry-After %d s; want just under 20 minutes (the one sent at 20 minutes)", rl.RetryAfter)
+	}
+}
