@@ -116,6 +116,14 @@ func postScenario(ctx context.Context, srv *server, duration time.Duration, conn
 		return req, http.StatusOK
 	})
 	r.print(out, "POST /invitations (htmx, signed in)")
+	// The invitations' emails go out through the mail worker, which shares
+	// the machine and the writer: say whether it kept up.
+	var sent, queued int
+	if err := srv.store.DB.QueryRowContext(ctx, `SELECT count(*) FILTER (WHERE status = 'sent'), count(*) FILTER (WHERE status = 'queued')
+		FROM outbox WHERE kind = 'invitation'`).Scan(&sent, &queued); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "%-40s %d emails sent during the run, %d still queued at its end\n", "  mail worker", sent, queued)
 	return nil
 }
 
