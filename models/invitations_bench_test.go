@@ -3,6 +3,7 @@ package models_test
 import (
 	"context"
 	"fmt"
+	"sync/atomic"
 	"testing"
 
 	"github.com/beckon-app/beckon/models"
@@ -22,4 +23,27 @@ func BenchmarkCreateInvitation(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// BenchmarkCreateInvitationConcurrently sends invitations from 32 members at
+// once, as the load run does without HTTP: what the single writer manages
+// when writes are grouped.
+func BenchmarkCreateInvitationConcurrently(b *testing.B) {
+	e := newEnv(b, func(o *models.Options) { o.DefaultAllocation = -1; o.InviteRate, o.RecipientRate = 0, 0 })
+	var members []models.User
+	for i := range 32 {
+		members = append(members, e.user(fmt.Sprintf("m%d@example.com", i), fmt.Sprintf("m%d", i), true))
+	}
+	ctx := context.Background()
+	var n atomic.Int64
+	b.SetParallelism(16) // 32 goroutines on two cores
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			i := n.Add(1)
+			if _, _, err := e.store.Invitations.CreateFrom(ctx, members[i%32], fmt.Sprintf("friend%d@example.com", i), "Come and see", 0); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
 }
