@@ -196,23 +196,29 @@ func (m *Invitations) List(ctx context.Context, f ListFilter) ([]Invitation, int
 	limit := param(f.PerPage)
 	offset := param((f.Page - 1) * f.PerPage)
 	cond += " ORDER BY i.id DESC LIMIT " + limit + " OFFSET " + offset
-	rows, err := m.db.QueryContext(ctx, invitationSelect+` WHERE `+cond, args...)
+	out, err := queryInvitations(ctx, m.db, invitationSelect+` WHERE `+cond, args...)
 	if err != nil {
 		return nil, 0, fmt.Errorf("models: list invitations: %w", err)
+	}
+	return out, total, nil
+}
+
+// queryInvitations runs q, an invitationSelect, and reads every row.
+func queryInvitations(ctx context.Context, q queryer, query string, args ...any) ([]Invitation, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
 	}
 	defer rows.Close()
 	var out []Invitation
 	for rows.Next() {
 		inv, err := scanInvitation(rows)
 		if err != nil {
-			return nil, 0, err
+			return nil, err
 		}
 		out = append(out, inv)
 	}
-	if err := rows.Err(); err != nil {
-		return nil, 0, fmt.Errorf("models: list invitations: %w", err)
-	}
-	return out, total, nil
+	return out, rows.Err()
 }
 
 // Create sends an invitation from inviterID to email with note: the checks of

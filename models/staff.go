@@ -609,20 +609,8 @@ func (s *Staff) Invitations(ctx context.Context, f InvitationFilter) ([]Invitati
 		args = append(args, id)
 	}
 	marks := strings.Repeat(",?", len(ids))[1:]
-	rows, err := s.db.QueryContext(ctx, invitationSelect+` WHERE i.id IN (`+marks+`) ORDER BY i.id DESC`, args...)
+	out, err := queryInvitations(ctx, s.db, invitationSelect+` WHERE i.id IN (`+marks+`) ORDER BY i.id DESC`, args...)
 	if err != nil {
-		return nil, 0, fmt.Errorf("models: staff invitations: %w", err)
-	}
-	defer rows.Close()
-	out := make([]Invitation, 0, len(ids))
-	for rows.Next() {
-		inv, err := scanInvitation(rows)
-		if err != nil {
-			return nil, 0, err
-		}
-		out = append(out, inv)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, 0, fmt.Errorf("models: staff invitations: %w", err)
 	}
 	return out, next, nil
