@@ -173,6 +173,7 @@ func TestConfirmEmail(t *testing.T) {
 		t.Errorf("subject = %q", msg.Subject)
 	}
 	path := linkIn(t, msg, "/confirm-email/")
+	assertNoRawTokenInDB(t, app, strings.TrimPrefix(path, "/confirm-email/"), "new@example.com")
 
 	// A mail scanner fetching the link changes nothing.
 	res := app.client().get(path)
@@ -214,6 +215,7 @@ func TestPasswordReset(t *testing.T) {
 	}
 	expect(t, "known address", c.post("/password/forgot", url.Values{"email": {"ANN@example.com"}}), http.StatusOK, "If an account uses that address")
 	path := linkIn(t, app.lastMailTo("ann@example.com"), "/password/reset/")
+	assertNoRawTokenInDB(t, app, strings.TrimPrefix(path, "/password/reset/"), "ann@example.com")
 
 	expect(t, "reset form", c.get(path), http.StatusOK, "Choose a new password")
 	expect(t, "weak password", c.post(path, url.Values{"password": {"ann"}}), http.StatusUnprocessableEntity, "Use at least 8 characters.")

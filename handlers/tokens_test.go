@@ -31,6 +31,7 @@ func TestSettingsTokens(t *testing.T) {
 	if page := ann.get("/settings/tokens"); strings.Contains(page.body, token) {
 		t.Error("the token is shown a second time")
 	}
+	assertNoRawTokenInDB(t, app, token, "CRM sync")
 	if status, body, _ := app.apiCall(t, "GET", "/api/v1/me", token, nil); status != 200 || body["user"].(map[string]any)["username"] != "ann" {
 		t.Fatalf("token does not work: %d %v", status, body)
 	}
