@@ -91,6 +91,13 @@ func infiniteInvitesCmd(ctx context.Context, env *environment, name string, args
 // amountArg parses the flags of fs around one positional amount (flags may
 // come before or after it) and checks the amount.
 func amountArg(fs *flag.FlagSet, args []string, min int, usage string) (int, error) {
+	// A negative amount would read as an unknown flag ("-1"): name the
+	// real problem instead.
+	for _, a := range args {
+		if len(a) > 1 && a[0] == '-' && (a[1] >= '0' && a[1] <= '9' || a[1] == '.') {
+			return 0, usageError{fmt.Errorf("%q: %s", a, models.AmountMessage(min))}
+		}
+	}
 	if err := parseFlags(fs, args); err != nil {
 		return 0, err
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/beckon-app/beckon/models"
@@ -142,5 +143,12 @@ func TestAllocationCommandsRefuseBadArguments(t *testing.T) {
 	}
 	if state(t, path) != before {
 		t.Error("a refused command changed the database")
+	}
+	// A negative amount is named as such, not as an unknown flag "-1".
+	for _, args := range [][]string{{"topoff-invites", "-1"}, {"add-invites", "--only-empty", "-5"}} {
+		err := run(context.Background(), args, env("BECKON_DB", path), nil, io.Discard, io.Discard)
+		if err == nil || !strings.Contains(err.Error(), "whole number") || strings.Contains(err.Error(), "flag") {
+			t.Errorf("%v: %v; want the amount's rule", args, err)
+		}
 	}
 }
