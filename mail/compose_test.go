@@ -1,0 +1,46 @@
+package mail_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/beckon-app/beckon/mail"
+	"github.com/beckon-app/beckon/models"
+)
+
+func TestInvitationEmail(t *testing.T) {
+	c := mail.Composer{SiteName: "Beckon", BaseURL: "https://beckon.example/"}
+	expires := time.Date(2026, 12, 1, 9, 30, 0, 0, time.UTC)
+	inv := models.Invitation{Email: "Bea@Example.com", Note: "Chess on <b>Tuesdays</b>?\nBring a board.", ExpiresAt: expires}
+
+	named := c.Invitation(inv, models.User{Username: "ann", Name: "Ann Smith"})
+	if named.Kind != "invitation" || named.To != "Bea@Example.com" || named.Subject != "Ann Smith invited you to join Beckon" {
+		t.Errorf("kind %q, to %q, subject %q", named.Kind, named.To, named.Subject)
+	}
+	link := "https://beckon.example/join/" + mail.TokenPlaceholder
+	for _, part := range []struct{ name, body string }{{"text", named.Text}, {"HTML", named.HTML}} {
+		for _, want := range []string{"Ann Smith", "(@ann)", link, "Tuesday 1 December 2026 at 09:30 UTC"} {
+			if !strings.Contains(part.body, want) {
+				t.Errorf("%s lacks %q:\n%s", part.name, want, part.body)
+			}
+		}
+	}
+	if !strings.Contains(named.Text, "Chess on <b>Tuesdays</b>?\nBring a board.") {
+		t.Errorf("text lacks the note as written:\n%s", named.Text)
+	}
+	if !strings.Contains(named.HTML, "Chess on &lt;b&gt;Tuesdays&lt;/b&gt;?") || strings.Contains(named.HTML, "<b>Tuesdays") {
+		t.Errorf("HTML does not escape the note:\n%s", named.HTML)
+	}
+
+	// Without a display name: the username once, not "ann (@ann)".
+	plain := c.Invitation(models.Invitation{Email: "bea@example.com", ExpiresAt: expires}, models.User{Username: "ann"})
+	if plain.Subject != "ann invited you to join Beckon" {
+		t.Errorf("subject %q", plain.Subject)
+	}
+	for _, part := range []struct{ name, body string }{{"text", plain.Text}, {"HTML", plain.HTML}} {
+		if !strings.Contains(part.body, "@ann") || strings.Contains(part.body, "ann (@ann)") || strings.Contains(part.body, "blockquote style") {
+			t.Errorf("%s without a name or note:\n%s", part.name, part.body)
+		}
+	}
+}
