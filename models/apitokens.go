@@ -37,7 +37,7 @@ const lastUsedEvery = time.Minute
 func (m *APITokens) Create(ctx context.Context, userID int64, name string) (string, APIToken, error) {
 	token, hash := NewToken()
 	t := APIToken{UserID: userID, Name: strings.TrimSpace(name), CreatedAt: m.now()}
-	err := m.write(ctx, func(tx *sql.Tx, ch *change) error {
+	err := m.write(ctx, func(ctx context.Context, tx *sql.Tx, ch *change) error {
 		if _, err := getUser(ctx, tx, userID); err != nil {
 			return err
 		}
@@ -82,7 +82,7 @@ func (m *APITokens) List(ctx context.Context, userID int64) ([]APIToken, error) 
 
 // Revoke ends one of the user's tokens; another user's token is ErrNoRecord.
 func (m *APITokens) Revoke(ctx context.Context, userID, id int64) error {
-	return m.write(ctx, func(tx *sql.Tx, ch *change) error {
+	return m.write(ctx, func(ctx context.Context, tx *sql.Tx, ch *change) error {
 		res, err := tx.ExecContext(ctx, `UPDATE api_tokens SET revoked_at = ? WHERE id = ? AND user_id = ? AND revoked_at IS NULL`,
 			unix(m.now()), id, userID)
 		if err != nil {
@@ -114,7 +114,7 @@ func (m *APITokens) Authenticate(ctx context.Context, token string) (User, error
 	}
 	now := m.now()
 	if now.Sub(fromUnix(used)) >= lastUsedEvery {
-		if err := m.write(ctx, func(tx *sql.Tx, ch *change) error {
+		if err := m.write(ctx, func(ctx context.Context, tx *sql.Tx, ch *change) error {
 			_, err := tx.ExecContext(ctx, `UPDATE api_tokens SET last_used_at = ? WHERE id = ?`, unix(now), id)
 			return err
 		}); err != nil {

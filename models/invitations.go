@@ -255,7 +255,7 @@ func (m *Invitations) CreateFrom(ctx context.Context, inviter User, email, note 
 		CreatedAt: now, SentAt: now, ExpiresAt: now.Add(expiresIn)}
 	mail := m.opts.Composer.Invitation(inv, inviter)
 	var alloc Allocation
-	err := m.write(ctx, func(tx *sql.Tx, ch *change) error {
+	err := m.write(ctx, func(ctx context.Context, tx *sql.Tx, ch *change) error {
 		// One look answers the member and duplicate checks, and whether the
 		// inviter has overdue invitations: those read as expired already,
 		// so they neither count as a duplicate nor hold an invitation, and
@@ -403,7 +403,7 @@ func linkInvitationEmail(ctx context.Context, tx *sql.Tx, ch *change, now time.T
 // always allowed, later ones once per ResendInterval.
 func (m *Invitations) Resend(ctx context.Context, inviterID, id int64) (Invitation, error) {
 	var inv Invitation
-	err := m.write(ctx, func(tx *sql.Tx, ch *change) error {
+	err := m.write(ctx, func(ctx context.Context, tx *sql.Tx, ch *change) error {
 		now := m.now()
 		cur, err := getInvitation(ctx, tx, now, id)
 		if err != nil {
@@ -458,7 +458,7 @@ func (m *Invitations) RevokeAsStaff(ctx context.Context, staffID, id int64) (Inv
 
 func (m *Invitations) revoke(ctx context.Context, actorID, id int64, anyInviter bool) (Invitation, error) {
 	var inv Invitation
-	err := m.write(ctx, func(tx *sql.Tx, ch *change) error {
+	err := m.write(ctx, func(ctx context.Context, tx *sql.Tx, ch *change) error {
 		now := m.now()
 		cur, err := getInvitation(ctx, tx, now, id)
 		if err != nil {
@@ -500,7 +500,7 @@ const allOverdue = "invitations INDEXED BY invitations_pending_expiry_idx"
 // expiry becomes expired and gives its invitation back. It returns how many.
 func (m *Invitations) ExpireDue(ctx context.Context) (int, error) {
 	var n int
-	err := m.write(ctx, func(tx *sql.Tx, ch *change) error {
+	err := m.write(ctx, func(ctx context.Context, tx *sql.Tx, ch *change) error {
 		now := m.now()
 		before := len(ch.events)
 		if err := endInvitations(ctx, tx, ch, now, StatusExpired, 0, allOverdue,

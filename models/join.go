@@ -72,7 +72,7 @@ func (m *Invitations) JoinSettingPassword(ctx context.Context, token string, nu 
 func (m *Invitations) join(ctx context.Context, token string, nu NewUser, extraEvent string) (User, Invitation, error) {
 	var u User
 	var inv Invitation
-	err := m.write(ctx, func(tx *sql.Tx, ch *change) error {
+	err := m.write(ctx, func(ctx context.Context, tx *sql.Tx, ch *change) error {
 		now := m.now()
 		var err error
 		if inv, err = lookupInvitationToken(ctx, tx, now, token); err != nil {

@@ -98,7 +98,7 @@ func (o *Outbox) Due(ctx context.Context, limit int) ([]QueuedEmail, error) {
 // its token used or expired) is cancelled and left out of the result.
 func (o *Outbox) MintTokens(ctx context.Context, batch []QueuedEmail) ([]MintedEmail, error) {
 	var out []MintedEmail
-	err := o.write(ctx, func(tx *sql.Tx, ch *change) error {
+	err := o.write(ctx, func(ctx context.Context, tx *sql.Tx, ch *change) error {
 		out = out[:0]
 		now := unix(o.now())
 		for _, q := range batch {
@@ -173,7 +173,7 @@ func (o *Outbox) RecordAttempts(ctx context.Context, attempts []Attempt) error {
 	if len(attempts) == 0 {
 		return nil
 	}
-	return o.write(ctx, func(tx *sql.Tx, ch *change) error {
+	return o.write(ctx, func(ctx context.Context, tx *sql.Tx, ch *change) error {
 		now := unix(o.now())
 		var sent []string
 		for _, a := range attempts {

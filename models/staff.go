@@ -138,7 +138,7 @@ func (s *Staff) apply(ctx context.Context, actorID int64, c allocationChange) (i
 		args = append(args, c.userID)
 	}
 	var changed int
-	err := s.write(ctx, func(tx *sql.Tx, ch *change) error {
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx, ch *change) error {
 		now := s.now()
 		if c.userID != 0 {
 			if _, err := getUser(ctx, tx, c.userID); err != nil {

@@ -97,7 +97,7 @@ func (c *core) now() time.Time { return c.opts.Now().UTC().Truncate(time.Second)
 // writeJob is one caller's write, waiting to be run in a group.
 type writeJob struct {
 	ctx  context.Context
-	fn   func(tx *sql.Tx, ch *change) error
+	fn   func(ctx context.Context, tx *sql.Tx, ch *change) error
 	ch   *change
 	err  error
 	done chan struct{} // closed once the job's group committed or failed
@@ -122,7 +122,7 @@ const maxGroup = 128
 // writer (an earlier design), the write lock waited, group after group, for
 // that caller to be scheduled among the busy request goroutines, and the
 // single writer, the site's bottleneck under load, stood idle meanwhile.
-func (c *core) commit(ctx context.Context, fn func(tx *sql.Tx, ch *change) error) (*change, error) {
+func (c *core) commit(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx, ch *change) error) (*change, error) {
 	job := &writeJob{ctx: ctx, fn: fn, done: make(chan struct{})}
 	c.queueMu.Lock()
 	c.queue = append(c.queue, job)
@@ -217,7 +217,7 @@ func (j *writeJob) run(tx *sql.Tx) (err error) {
 			err = fmt.Errorf("models: write panicked: %v\n%s", p, debug.Stack())
 		}
 	}()
-	return j.fn(tx, j.ch)
+	return j.fn(j.ctx, tx, j.ch)
 }
 
 // runInSavepoint runs one job of a group; its failure rolls back only its
@@ -252,7 +252,7 @@ type change struct {
 
 // write runs fn in one write transaction and, once it committed, hands the
 // recorded events to subscribers and wakes the mail worker.
-func (c *core) write(ctx context.Context, fn func(tx *sql.Tx, ch *change) error) error {
+func (c *core) write(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx, ch *change) error) error {
 	ch, err := c.commit(ctx, fn)
 	if err != nil {
 		return err

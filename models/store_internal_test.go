@@ -35,7 +35,7 @@ func TestGroupedWritesSucceedOrFailAlone(t *testing.T) {
 	var wg sync.WaitGroup
 	for i := range n {
 		wg.Go(func() {
-			_, errs[i] = c.commit(ctx, func(tx *sql.Tx, ch *change) error {
+			_, errs[i] = c.commit(ctx, func(ctx context.Context, tx *sql.Tx, ch *change) error {
 				if _, err := tx.Exec(`INSERT INTO t (n) VALUES (?)`, i); err != nil {
 					return err
 				}
@@ -87,7 +87,7 @@ func TestGroupedWritesSucceedOrFailAlone(t *testing.T) {
 		t.Errorf("%d rows of successful writes (want %d), %d rows of failed ones (want 0)", got, want, stray)
 	}
 	// The writer is still there for the next write.
-	if _, err := c.commit(ctx, func(tx *sql.Tx, ch *change) error {
+	if _, err := c.commit(ctx, func(ctx context.Context, tx *sql.Tx, ch *change) error {
 		_, err := tx.Exec(`INSERT INTO t (n) VALUES (-1)`)
 		return err
 	}); err != nil {

@@ -104,7 +104,7 @@ func (m *Users) tokenStillFits(ctx context.Context, q queryer, t userToken) erro
 // independently.
 func (m *Users) ConfirmEmail(ctx context.Context, token string) (User, error) {
 	var u User
-	err := m.write(ctx, func(tx *sql.Tx, ch *change) error {
+	err := m.write(ctx, func(ctx context.Context, tx *sql.Tx, ch *change) error {
 		now := m.now()
 		t, err := lookupUserToken(ctx, tx, token, purposeConfirm, now)
 		if err != nil {
@@ -130,7 +130,7 @@ func (m *Users) ConfirmEmail(ctx context.Context, token string) (User, error) {
 
 // ResendConfirmation queues a new confirmation email for an unverified user.
 func (m *Users) ResendConfirmation(ctx context.Context, id int64) error {
-	return m.write(ctx, func(tx *sql.Tx, ch *change) error {
+	return m.write(ctx, func(ctx context.Context, tx *sql.Tx, ch *change) error {
 		u, err := getUser(ctx, tx, id)
 		if err != nil {
 			return err
@@ -145,7 +145,7 @@ func (m *Users) ResendConfirmation(ctx context.Context, id int64) error {
 // RequestPasswordReset queues a reset email when login names an account and
 // does nothing otherwise; callers answer the same either way.
 func (m *Users) RequestPasswordReset(ctx context.Context, email string) error {
-	return m.write(ctx, func(tx *sql.Tx, ch *change) error {
+	return m.write(ctx, func(ctx context.Context, tx *sql.Tx, ch *change) error {
 		u, err := scanUser(tx.QueryRowContext(ctx, `SELECT `+userColumns+userFrom+` WHERE email_key = ?`, EmailKey(email)))
 		if errors.Is(err, ErrNoRecord) {
 			return nil
@@ -175,7 +175,7 @@ func (m *Users) ResetPassword(ctx context.Context, token, password string) (User
 		return User{}, err
 	}
 	var u User
-	err = m.write(ctx, func(tx *sql.Tx, ch *change) error {
+	err = m.write(ctx, func(ctx context.Context, tx *sql.Tx, ch *change) error {
 		now := m.now()
 		t, err := lookupUserToken(ctx, tx, token, purposeReset, now)
 		if err != nil {

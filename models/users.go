@@ -138,7 +138,7 @@ func (m *Users) Any(ctx context.Context) (bool, error) {
 // in the same transaction.
 func (m *Users) Create(ctx context.Context, nu NewUser) (User, error) {
 	var u User
-	err := m.write(ctx, func(tx *sql.Tx, ch *change) error {
+	err := m.write(ctx, func(ctx context.Context, tx *sql.Tx, ch *change) error {
 		var err error
 		u, err = insertUser(ctx, tx, m.core, ch, nu, 0, 0)
 		return err
@@ -152,7 +152,7 @@ func (m *Users) Create(ctx context.Context, nu NewUser) (User, error) {
 func (m *Users) CreateFirst(ctx context.Context, nu NewUser) (User, error) {
 	nu.Superuser, nu.Staff, nu.Verified = true, true, true
 	var u User
-	err := m.write(ctx, func(tx *sql.Tx, ch *change) error {
+	err := m.write(ctx, func(ctx context.Context, tx *sql.Tx, ch *change) error {
 		var n int
 		if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM users)`).Scan(&n); err != nil {
 			return fmt.Errorf("models: any user: %w", err)
@@ -264,7 +264,7 @@ func (m *Users) SetPassword(ctx context.Context, id int64, password string) erro
 	if err != nil {
 		return err
 	}
-	return m.write(ctx, func(tx *sql.Tx, ch *change) error {
+	return m.write(ctx, func(ctx context.Context, tx *sql.Tx, ch *change) error {
 		return setPasswordTx(ctx, tx, id, hash)
 	})
 }
@@ -282,7 +282,7 @@ func setPasswordTx(ctx context.Context, tx *sql.Tx, id int64, hash string) error
 
 // SetName changes the user's display name.
 func (m *Users) SetName(ctx context.Context, id int64, name string) error {
-	return m.write(ctx, func(tx *sql.Tx, ch *change) error {
+	return m.write(ctx, func(ctx context.Context, tx *sql.Tx, ch *change) error {
 		res, err := tx.ExecContext(ctx, `UPDATE users SET name = ? WHERE id = ?`, strings.TrimSpace(name), id)
 		if err != nil {
 			return fmt.Errorf("models: set name: %w", err)
@@ -297,7 +297,7 @@ func (m *Users) SetName(ctx context.Context, id int64, name string) error {
 // GrantManageInvites gives the user with that email the manage_invites permission.
 func (m *Users) GrantManageInvites(ctx context.Context, email string) (User, error) {
 	var u User
-	err := m.write(ctx, func(tx *sql.Tx, ch *change) error {
+	err := m.write(ctx, func(ctx context.Context, tx *sql.Tx, ch *change) error {
 		res, err := tx.ExecContext(ctx, `UPDATE users SET manage_invites = 1 WHERE email_key = ?`, EmailKey(email))
 		if err != nil {
 			return fmt.Errorf("models: grant manage_invites: %w", err)
