@@ -13,14 +13,7 @@ import (
 // deadTokenPage answers a confirmation or reset link that cannot be used.
 func (h *Handler) deadTokenPage(w http.ResponseWriter, r *http.Request, err error, what string) {
 	w.Header().Set("Referrer-Policy", "no-referrer")
-	switch {
-	case errors.Is(err, models.ErrTokenExpired):
-		h.errorPage(w, r, http.StatusGone, "Link expired", "This "+what+" link has expired. Ask for a new one.")
-	case errors.Is(err, models.ErrTokenUsed):
-		h.errorPage(w, r, http.StatusGone, "Link already used", "This "+what+" link was already used.")
-	default:
-		h.errorPage(w, r, http.StatusNotFound, "Unknown link", "This "+what+" link is not valid. Check that you copied all of it.")
-	}
+	h.fail(w, r, err, models.Facts{What: what})
 }
 
 // tokenPageHeaders keeps a token page out of caches and Referer headers.
@@ -105,7 +98,7 @@ func (h *Handler) passwordReset(w http.ResponseWriter, r *http.Request) {
 			h.deadTokenPage(w, r, err, "password reset")
 			return
 		}
-		h.modelError(w, r, err)
+		h.serverError(w, r, err)
 		return
 	}
 	h.render(w, r, http.StatusOK, views.ResetPasswordPage(h.layout(r, "Choose a new password"), views.PasswordForm{Token: token}))
@@ -126,7 +119,7 @@ func (h *Handler) passwordResetPost(w http.ResponseWriter, r *http.Request) {
 			h.deadTokenPage(w, r, err, "password reset")
 			return
 		}
-		h.modelError(w, r, err)
+		h.serverError(w, r, err)
 		return
 	}
 	password := r.PostForm.Get("password")

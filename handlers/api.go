@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"mime"
 	"net/http"
@@ -22,25 +21,6 @@ import (
 
 // apiMaxBody bounds a JSON request body.
 const apiMaxBody = 16 << 10
-
-// Error codes of the API.
-const (
-	codeInvalidJSON      = "invalid_json"
-	codeUnknownField     = "unknown_field"
-	codeUnsupportedMedia = "unsupported_media_type"
-	codeBodyTooLarge     = "body_too_large"
-	codeUnauthorized     = "unauthorized"
-	codeForbidden        = "forbidden"
-	codeNotVerified      = "email_not_verified"
-	codeNotFound         = "not_found"
-	codeMethodNotAllowed = "method_not_allowed"
-	codeNotPending       = "not_pending"
-	codeConflict         = "conflict"
-	codeGone             = "invitation_gone"
-	codeValidation       = "validation_failed"
-	codeRateLimited      = "rate_limited"
-	codeInternal         = "internal_error"
-)
 
 type apiErrorBody struct {
 	Error apiErrorDetail `json:"error"`
@@ -73,44 +53,37 @@ func apiError(w http.ResponseWriter, status int, code, message string, fields ma
 	writeJSON(w, status, apiErrorBody{Error: detail})
 }
 
-// apiServerError logs err and answers a 500 that says nothing of it.
+// apiServerError answers an error the handler did not expect, through the
+// vocabulary (a 500 that says nothing of it for an unknown one).
 func (h *Handler) apiServerError(w http.ResponseWriter, r *http.Request, err error) {
-	if errors.Is(err, context.Canceled) {
-		return
-	}
-	h.logger.Error("server error", "method", r.Method, "path", logPath(r.URL.Path), "err", err)
-	apiError(w, http.StatusInternalServerError, codeInternal, "Something went wrong. Please try again later.", nil)
+	h.apiFail(w, r, err, models.Facts{})
 }
 
-func apiNotFound(w http.ResponseWriter, r *http.Request) {
-	apiError(w, http.StatusNotFound, codeNotFound, "There is nothing at this address.", nil)
+func (h *Handler) apiNotFound(w http.ResponseWriter, r *http.Request) {
+	h.apiFail(w, r, models.ErrNoRecord, models.Facts{})
 }
 
-func apiMethodNotAllowed(w http.ResponseWriter, r *http.Request) {
-	apiError(w, http.StatusMethodNotAllowed, codeMethodNotAllowed, "This address does not take that method.", nil)
+func (h *Handler) apiMethodNotAllowed(w http.ResponseWriter, r *http.Request) {
+	h.apiFail(w, r, errMethodNotAllowed, models.Facts{})
 }
 
+// apiValidation answers field errors of the input's form (422 validation_failed).
 func apiValidation(w http.ResponseWriter, fields map[string]string) {
-	apiError(w, http.StatusUnprocessableEntity, codeValidation, "Some fields are not valid.", fields)
-}
-
-func apiRateLimited(w http.ResponseWriter, rl *models.RateLimitError) {
-	w.Header().Set("Retry-After", strconv.Itoa(max(rl.RetryAfter, 1)))
-	apiError(w, http.StatusTooManyRequests, codeRateLimited, rl.Reason, nil)
+	apiError(w, http.StatusUnprocessableEntity, errValidation.Code, errValidation.Message, fields)
 }
 
 // decodeJSON reads the request body into dst: JSON only, within the size
 // limit, no unknown fields, nothing after the value. On failure it answers
 // and returns false.
-func decodeJSON(w http.ResponseWriter, r *http.Request, dst any) bool {
+func (h *Handler) decodeJSON(w http.ResponseWriter, r *http.Request, dst any) bool {
 	mediaType, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || mediaType != "application/json" {
-		apiError(w, http.StatusUnsupportedMediaType, codeUnsupportedMedia, "Send the body as JSON, with Content-Type: application/json.", nil)
+		h.apiFail(w, r, errUnsupportedMedia, models.Facts{})
 		return false
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, apiMaxBody))
 	if err != nil {
-		apiError(w, http.StatusRequestEntityTooLarge, codeBodyTooLarge, fmt.Sprintf("The body is larger than %d bytes.", apiMaxBody), nil)
+		h.apiFail(w, r, errBodyTooLarge, models.Facts{})
 		return false
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
@@ -122,14 +95,14 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, dst any) bool {
 			apiValidation(w, map[string]string{typeErr.Field: "This field has the wrong type."})
 		case strings.HasPrefix(err.Error(), "json: unknown field "):
 			field := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
-			apiError(w, http.StatusBadRequest, codeUnknownField, "Unknown field "+strconv.Quote(field)+".", nil)
+			h.apiFail(w, r, errUnknownField.With(models.Facts{What: strconv.Quote(field)}), models.Facts{})
 		default:
-			apiError(w, http.StatusBadRequest, codeInvalidJSON, "The body is not valid JSON.", nil)
+			h.apiFail(w, r, errInvalidJSON, models.Facts{})
 		}
 		return false
 	}
 	if dec.More() || !onlySpaceLeft(dec) {
-		apiError(w, http.StatusBadRequest, codeInvalidJSON, "The body holds more than one JSON value.", nil)
+		h.apiFail(w, r, errTrailingJSON, models.Facts{})
 		return false
 	}
 	return true
@@ -172,15 +145,13 @@ func (h *Handler) apiAuth(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 		if !ok || strings.TrimSpace(token) == "" {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="beckon"`)
-			apiError(w, http.StatusUnauthorized, codeUnauthorized, "Send an API token: Authorization: Bearer <token>.", nil)
+			h.apiFail(w, r, errNoToken, models.Facts{})
 			return
 		}
 		u, err := h.store.APITokens.Authenticate(r.Context(), strings.TrimSpace(token))
 		if errors.Is(err, models.ErrTokenUnknown) {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="beckon", error="invalid_token"`)
-			apiError(w, http.StatusUnauthorized, codeUnauthorized, "This API token is not valid or was revoked.", nil)
-			return
+			err = errBadToken
 		}
 		if err != nil {
 			h.apiServerError(w, r, err)
@@ -191,10 +162,10 @@ func (h *Handler) apiAuth(next http.Handler) http.Handler {
 }
 
 // apiStaff admits staff only (403 otherwise). Use it after apiAuth.
-func apiStaff(next http.Handler) http.Handler {
+func (h *Handler) apiStaff(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !apiUser(r).IsStaff() {
-			apiError(w, http.StatusForbidden, codeForbidden, "Only staff may do this.", nil)
+			h.apiFail(w, r, errStaffOnly, models.Facts{})
 			return
 		}
 		next.ServeHTTP(w, r)

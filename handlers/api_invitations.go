@@ -36,7 +36,7 @@ type apiInviteRequest struct {
 func (h *Handler) apiInviteCreate(w http.ResponseWriter, r *http.Request) {
 	u := apiUser(r)
 	var req apiInviteRequest
-	if !decodeJSON(w, r, &req) {
+	if !h.decodeJSON(w, r, &req) {
 		return
 	}
 	email, note := strings.TrimSpace(req.Email), strings.TrimSpace(req.Note)
@@ -50,25 +50,12 @@ func (h *Handler) apiInviteCreate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !u.Verified() {
-		apiError(w, http.StatusForbidden, codeNotVerified, "Confirm your email address before sending invitations.", nil)
+		h.apiFail(w, r, models.ErrNotVerified, models.Facts{})
 		return
 	}
 	inv, alloc, err := h.store.Invitations.CreateFrom(r.Context(), u, email, note, time.Duration(hours)*time.Hour)
-	var rl *models.RateLimitError
-	switch {
-	case err == nil:
-	case errors.As(err, &rl):
-		apiRateLimited(w, rl)
-		return
-	case errors.Is(err, models.ErrNotVerified):
-		apiError(w, http.StatusForbidden, codeNotVerified, "Confirm your email address before sending invitations.", nil)
-		return
-	default:
-		if msg, ok := inviteErrorMessage(err, email); ok {
-			apiValidation(w, map[string]string{"email": msg})
-			return
-		}
-		h.apiServerError(w, r, err)
+	if err != nil {
+		h.apiFail(w, r, err, models.Facts{Email: email})
 		return
 	}
 	writeJSON(w, http.StatusCreated, map[string]any{
@@ -94,7 +81,7 @@ func (h *Handler) apiInviteJoin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var req apiJoinRequest
-	if !decodeJSON(w, r, &req) {
+	if !h.decodeJSON(w, r, &req) {
 		return
 	}
 	username := models.NormalizeUsername(req.Username)
@@ -119,15 +106,12 @@ func (h *Handler) apiInviteJoin(w http.ResponseWriter, r *http.Request) {
 		nu.Username = fmt.Sprintf("%s-%d", strings.TrimRight(username[:min(len(username), 24)], "-"), time.Now().UnixNano()%100000)
 		u, inv, err = h.store.Invitations.JoinSettingPassword(r.Context(), token, nu)
 	}
-	switch {
-	case err == nil:
-	case errors.Is(err, models.ErrDuplicateUsername):
-		apiValidation(w, map[string]string{"username": "That username is taken."})
-		return
-	case errors.Is(err, models.ErrDuplicateEmail):
-		apiError(w, http.StatusConflict, codeConflict, "An account with this email address already exists.", nil)
-		return
-	default:
+	if errors.Is(err, models.ErrDuplicateEmail) {
+		// The caller gave no address (the invitation's is used), so this is
+		// a conflict with an existing account, not a field to fix.
+		err = errEmailInUse
+	}
+	if err != nil {
 		h.apiDeadInvitation(w, r, inv, err)
 		return
 	}
@@ -160,24 +144,7 @@ func (h *Handler) freeUsername(r *http.Request, email string) (string, error) {
 // apiDeadInvitation answers a link token that cannot be used: 404 unknown,
 // 410 dead, with the browser page's sentences.
 func (h *Handler) apiDeadInvitation(w http.ResponseWriter, r *http.Request, inv models.Invitation, err error) {
-	reason := ""
-	switch {
-	case errors.Is(err, models.ErrTokenUnknown):
-		apiError(w, http.StatusNotFound, codeNotFound, "This invitation token is not valid.", nil)
-		return
-	case errors.Is(err, models.ErrInvitationExpired):
-		reason = "This invitation expired on " + inv.ExpiresAt.Format("2 Jan 2006") + ". Ask " + inv.InviterDisplay() + " for a new one."
-	case errors.Is(err, models.ErrInvitationRevoked):
-		reason = inv.InviterDisplay() + " withdrew this invitation."
-	case errors.Is(err, models.ErrInvitationReplaced):
-		reason = "A newer email from " + inv.InviterDisplay() + " replaced this invitation token."
-	case errors.Is(err, models.ErrInvitationUsed):
-		reason = "This invitation has already been used to join."
-	default:
-		h.apiServerError(w, r, err)
-		return
-	}
-	apiError(w, http.StatusGone, codeGone, reason, nil)
+	h.apiFail(w, r, err, invitationFacts(inv))
 }
 
 // apiInvitationList handles GET /api/v1/invitations: the caller's
@@ -220,12 +187,12 @@ func (h *Handler) apiInvitationList(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) apiInvitation(w http.ResponseWriter, r *http.Request) (models.Invitation, bool) {
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	if err != nil || id < 1 {
-		apiNotFound(w, r)
+		h.apiNotFound(w, r)
 		return models.Invitation{}, false
 	}
 	inv, err := h.store.Invitations.GetForInviter(r.Context(), apiUser(r).ID, id)
 	if errors.Is(err, models.ErrNoRecord) {
-		apiNotFound(w, r)
+		h.apiNotFound(w, r)
 		return models.Invitation{}, false
 	}
 	if err != nil {
@@ -263,17 +230,9 @@ func (h *Handler) apiInvitationResend(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) apiInvitationChanged(w http.ResponseWriter, r *http.Request, inv models.Invitation, err error) {
-	var rl *models.RateLimitError
-	switch {
-	case err == nil:
-		writeJSON(w, http.StatusOK, toJSONInvitation(inv))
-	case errors.Is(err, models.ErrNoRecord):
-		apiNotFound(w, r)
-	case errors.Is(err, models.ErrNotPending):
-		apiError(w, http.StatusConflict, codeNotPending, "This invitation is no longer pending.", nil)
-	case errors.As(err, &rl):
-		apiRateLimited(w, rl)
-	default:
-		h.apiServerError(w, r, err)
+	if err != nil {
+		h.apiFail(w, r, err, models.Facts{Email: inv.Email})
+		return
 	}
+	writeJSON(w, http.StatusOK, toJSONInvitation(inv))
 }

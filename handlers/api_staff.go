@@ -2,7 +2,6 @@ package handlers
 
 import (
 	"encoding/json"
-	"errors"
 	"net/http"
 	"strconv"
 
@@ -14,9 +13,9 @@ type apiAmountRequest struct {
 }
 
 // apiAmount decodes {"amount": N} with the same bounds as the forms.
-func apiAmount(w http.ResponseWriter, r *http.Request, min int) (int, bool) {
+func (h *Handler) apiAmount(w http.ResponseWriter, r *http.Request, min int) (int, bool) {
 	var req apiAmountRequest
-	if !decodeJSON(w, r, &req) {
+	if !h.decodeJSON(w, r, &req) {
 		return 0, false
 	}
 	n, _, ok := jsonInt(req.Amount)
@@ -29,7 +28,7 @@ func apiAmount(w http.ResponseWriter, r *http.Request, min int) (int, bool) {
 
 // apiStaffTopOff handles POST /api/v1/staff/topoff.
 func (h *Handler) apiStaffTopOff(w http.ResponseWriter, r *http.Request) {
-	if n, ok := apiAmount(w, r, 0); ok {
+	if n, ok := h.apiAmount(w, r, 0); ok {
 		changed, err := h.store.Staff.TopOffAll(r.Context(), apiUser(r).ID, n)
 		h.apiChanged(w, r, changed, err)
 	}
@@ -37,7 +36,7 @@ func (h *Handler) apiStaffTopOff(w http.ResponseWriter, r *http.Request) {
 
 // apiStaffAddTo handles POST /api/v1/staff/addto.
 func (h *Handler) apiStaffAddTo(w http.ResponseWriter, r *http.Request) {
-	if n, ok := apiAmount(w, r, 1); ok {
+	if n, ok := h.apiAmount(w, r, 1); ok {
 		changed, err := h.store.Staff.AddToAll(r.Context(), apiUser(r).ID, n, false)
 		h.apiChanged(w, r, changed, err)
 	}
@@ -47,14 +46,10 @@ func (h *Handler) apiStaffAddTo(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) apiTargetUser(w http.ResponseWriter, r *http.Request) (models.User, bool) {
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	if err != nil || id < 1 {
-		apiNotFound(w, r)
+		h.apiNotFound(w, r)
 		return models.User{}, false
 	}
 	u, err := h.store.Users.Get(r.Context(), id)
-	if errors.Is(err, models.ErrNoRecord) {
-		apiNotFound(w, r)
-		return models.User{}, false
-	}
 	if err != nil {
 		h.apiServerError(w, r, err)
 		return models.User{}, false
@@ -68,7 +63,7 @@ func (h *Handler) apiStaffUserTopOff(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if n, ok := apiAmount(w, r, 0); ok {
+	if n, ok := h.apiAmount(w, r, 0); ok {
 		changed, err := h.store.Staff.TopOffUser(r.Context(), apiUser(r).ID, u.ID, n)
 		h.apiChanged(w, r, changed, err)
 	}
@@ -80,17 +75,13 @@ func (h *Handler) apiStaffUserAddTo(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if n, ok := apiAmount(w, r, 1); ok {
+	if n, ok := h.apiAmount(w, r, 1); ok {
 		changed, err := h.store.Staff.AddToUser(r.Context(), apiUser(r).ID, u.ID, n)
 		h.apiChanged(w, r, changed, err)
 	}
 }
 
 func (h *Handler) apiChanged(w http.ResponseWriter, r *http.Request, changed int, err error) {
-	if errors.Is(err, models.ErrNoRecord) {
-		apiNotFound(w, r)
-		return
-	}
 	if err != nil {
 		h.apiServerError(w, r, err)
 		return

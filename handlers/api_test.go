@@ -17,6 +17,7 @@ import (
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/getkin/kin-openapi/routers/legacy"
 
+	"github.com/beckon-app/beckon/handlers"
 	"github.com/beckon-app/beckon/models"
 )
 
@@ -214,12 +215,12 @@ func TestAPIInviteAnswers(t *testing.T) {
 		{"long note", token, map[string]any{"email": "a@example.com", "note": strings.Repeat("n", 501)}, "", 422, "validation_failed", "note", "Keep the note to 500 characters."},
 		{"fractional expiry", token, `{"email":"a@example.com","expires_in_hours":1.5}`, "", 422, "validation_failed", "expires_in_hours", "Give a whole number of hours from 1 to 8760."},
 		{"expiry as string", token, `{"email":"a@example.com","expires_in_hours":"24"}`, "", 422, "validation_failed", "expires_in_hours", "Give a whole number of hours from 1 to 8760."},
-		{"member", token, map[string]any{"email": "MEMBER@example.com"}, "", 422, "validation_failed", "email", "MEMBER@example.com is already a member."},
+		{"member", token, map[string]any{"email": "MEMBER@example.com"}, "", 422, "already_member", "email", "MEMBER@example.com is already a member."},
 		{"unverified", app.tokenFor(t, una), map[string]any{"email": "a@example.com"}, "", 403, "email_not_verified", "", ""},
 		{"ok", token, map[string]any{"email": "Bob@Example.com", "note": "hi", "expires_in_hours": 48}, "", 201, "", "", ""},
-		{"duplicate", token, map[string]any{"email": "bob@example.com"}, "", 422, "validation_failed", "email", "You have already invited bob@example.com."},
+		{"duplicate", token, map[string]any{"email": "bob@example.com"}, "", 422, "already_invited", "email", "You have already invited bob@example.com."},
 		{"second", token, map[string]any{"email": "cid@example.com"}, "", 201, "", "", ""},
-		{"none left", token, map[string]any{"email": "dan@example.com"}, "", 422, "validation_failed", "email", "You have no invitations left."},
+		{"none left", token, map[string]any{"email": "dan@example.com"}, "", 422, "no_invitations_left", "email", "You have no invitations left."},
 	} {
 		var headers []string
 		if tc.ctype != "" {
@@ -375,7 +376,7 @@ func TestDRFSimpleInviteFlow(t *testing.T) {
 		{"weak password", map[string]any{"password": "short"}, 422, "validation_failed"},
 		{"password is the email", map[string]any{"password": "bob.smith+x@example.com"}, 422, "validation_failed"},
 		{"bad username", map[string]any{"password": testPassword, "username": "B"}, 422, "validation_failed"},
-		{"taken username", map[string]any{"password": testPassword, "username": "ann"}, 422, "validation_failed"},
+		{"taken username", map[string]any{"password": testPassword, "username": "ann"}, 422, "username_taken"},
 		{"unknown field", `{"password":"x","email":"evil@example.com"}`, 400, "unknown_field"},
 	} {
 		status, body, _ := app.apiCall(t, "POST", path, "", tc.body)
@@ -400,7 +401,7 @@ func TestDRFSimpleInviteFlow(t *testing.T) {
 	}
 	app.client().login("bob.smith+x@example.com", "bobs new password")
 
-	if status, body, _ := app.apiCall(t, "POST", path, "", map[string]any{"password": "another password"}); status != 410 || errCode(body) != "invitation_gone" {
+	if status, body, _ := app.apiCall(t, "POST", path, "", map[string]any{"password": "another password"}); status != 410 || errCode(body) != "invitation_used" {
 		t.Errorf("token used twice: %d %v", status, body)
 	}
 	if status, _, _ := app.apiCall(t, "POST", "/api/v1/invite/"+strings.Repeat("A", 43), "", map[string]any{"password": testPassword}); status != 404 {
@@ -469,5 +470,56 @@ func TestEveryAPIRouteIsDocumented(t *testing.T) {
 	}
 	if seen < 14 {
 		t.Errorf("walked only %d API routes", seen)
+	}
+}
+
+// TestOpenAPIListsEveryErrorCode keeps the document's list of error codes in
+// step with the error vocabulary: every declared code is listed, and nothing
+// else is.
+func TestOpenAPIListsEveryErrorCode(t *testing.T) {
+	app := newTestApp(t)
+	res, err := http.Get(app.srv.URL + "/api/v1/openapi.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var doc struct {
+		Components struct {
+			Schemas struct {
+				Error struct {
+					Properties struct {
+						Error struct {
+							Properties struct {
+								Code struct {
+									Enum []string `json:"enum"`
+								} `json:"code"`
+							} `json:"properties"`
+						} `json:"error"`
+					} `json:"properties"`
+				} `json:"Error"`
+			} `json:"schemas"`
+		} `json:"components"`
+	}
+	if err := json.NewDecoder(res.Body).Decode(&doc); err != nil {
+		t.Fatal(err)
+	}
+	listed := map[string]bool{}
+	for _, c := range doc.Components.Schemas.Error.Properties.Error.Properties.Code.Enum {
+		listed[c] = true
+	}
+	declared := map[string]bool{}
+	for _, c := range handlers.ErrorCodes() {
+		declared[c] = true
+		if !listed[c] {
+			t.Errorf("error code %q is declared but not listed in openapi.json", c)
+		}
+	}
+	for c := range listed {
+		if !declared[c] {
+			t.Errorf("openapi.json lists error code %q, which nothing declares", c)
+		}
+	}
+	if len(declared) < 20 {
+		t.Errorf("only %d codes declared; the vocabulary did not load", len(declared))
 	}
 }

@@ -11,8 +11,6 @@ import (
 	"github.com/beckon-app/beckon/views"
 )
 
-const loginFailed = "That email or username and password do not match an account."
-
 // login handles GET /login.
 func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	if _, ok := currentUser(r); ok {
@@ -43,7 +41,7 @@ func (h *Handler) loginPost(w http.ResponseWriter, r *http.Request) {
 	}
 	u, err := h.store.Users.Authenticate(r.Context(), form.Login, password)
 	if errors.Is(err, models.ErrInvalidCredentials) {
-		form.Error = loginFailed
+		form.Error = models.ErrInvalidCredentials.Message
 		h.render(w, r, http.StatusUnprocessableEntity, views.LoginPage(h.layout(r, "Sign in"), form))
 		return
 	}
@@ -106,7 +104,7 @@ func (h *Handler) signup(w http.ResponseWriter, r *http.Request) {
 // signupPost handles POST /signup.
 func (h *Handler) signupPost(w http.ResponseWriter, r *http.Request) {
 	if !h.cfg.SignupOpen {
-		h.errorPage(w, r, http.StatusForbidden, "Joining is by invitation", "Ask a member to invite you, then follow the link in their email.")
+		h.fail(w, r, errInviteOnly, models.Facts{})
 		return
 	}
 	nu, form, ok := h.decodeSignup(w, r)
@@ -155,20 +153,16 @@ func (h *Handler) decodeSignup(w http.ResponseWriter, r *http.Request) (models.N
 // signupConflict puts a uniqueness error from models next to its field and
 // reports whether it did.
 func signupConflict(err error, form *views.SignupForm) bool {
-	switch {
-	case errors.Is(err, models.ErrDuplicateEmail):
-		form.Errors = views.FieldErrors{"email": "An account with this email address already exists."}
-	case errors.Is(err, models.ErrDuplicateUsername):
-		form.Errors = views.FieldErrors{"username": "That username is taken."}
-	default:
-		return false
+	field, msg, _, ok := fieldError(err, models.Facts{}, "email", "username")
+	if ok {
+		form.Errors = views.FieldErrors{field: msg}
 	}
-	return true
+	return ok
 }
 
 // badForm answers a body that could not be parsed (too large, malformed).
 func (h *Handler) badForm(w http.ResponseWriter, r *http.Request) {
-	h.errorPage(w, r, http.StatusBadRequest, "Bad request", "The form could not be read. Please go back and try again.")
+	h.fail(w, r, errBadForm, models.Facts{})
 }
 
 // setup handles GET /setup, which exists only while no user does.

@@ -49,7 +49,7 @@ func (h *Handler) invitationCreatePost(w http.ResponseWriter, r *http.Request) {
 	}
 	form := views.InviteForm{Email: strings.TrimSpace(r.PostForm.Get("email")), Note: strings.TrimSpace(r.PostForm.Get("note"))}
 	if !u.Verified() {
-		h.errorPage(w, r, http.StatusForbidden, "Confirm your email first", "Confirm your email address before sending invitations.")
+		h.fail(w, r, models.ErrNotVerified, models.Facts{})
 		return
 	}
 	var v models.Validator
@@ -60,27 +60,8 @@ func (h *Handler) invitationCreatePost(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	inv, alloc, err := h.store.Invitations.CreateFrom(r.Context(), u, form.Email, form.Note, 0)
-	var rl *models.RateLimitError
-	switch {
-	case err == nil:
-	case errors.As(err, &rl):
-		w.Header().Set("Retry-After", strconv.Itoa(rl.RetryAfter))
-		form.Problem = rl.Reason
-		h.inviteFormAgain(w, r, http.StatusTooManyRequests, u, form)
-		return
-	case errors.Is(err, models.ErrNotVerified):
-		h.errorPage(w, r, http.StatusForbidden, "Confirm your email first", "Confirm your email address before sending invitations.")
-		return
-	default:
-		if msg, ok := inviteErrorMessage(err, form.Email); ok {
-			form.Errors = views.FieldErrors{"email": msg}
-			if errors.Is(err, models.ErrNoInvitesLeft) {
-				u.Allocation, _ = h.store.Users.Allocation(r.Context(), u.ID)
-			}
-			h.inviteFormAgain(w, r, http.StatusUnprocessableEntity, u, form)
-			return
-		}
-		h.serverError(w, r, err)
+	if err != nil {
+		h.inviteRefused(w, r, u, form, err)
 		return
 	}
 	u.Allocation = alloc
@@ -92,18 +73,32 @@ func (h *Handler) invitationCreatePost(w http.ResponseWriter, r *http.Request) {
 	h.render(w, r, http.StatusOK, views.InviteCreated(u, inv))
 }
 
-// inviteErrorMessage is the message a model error puts next to the email
-// field, for the errors that are the user's to fix.
-func inviteErrorMessage(err error, email string) (string, bool) {
-	switch {
-	case errors.Is(err, models.ErrAlreadyMember):
-		return email + " is already a member.", true
-	case errors.Is(err, models.ErrAlreadyInvited):
-		return "You have already invited " + email + ".", true
-	case errors.Is(err, models.ErrNoInvitesLeft):
-		return "You have no invitations left.", true
+// inviteRefused answers an invitation the models refused: the form again,
+// with the message next to the address when it is about the address, or
+// above the form otherwise, and the status of the error.
+func (h *Handler) inviteRefused(w http.ResponseWriter, r *http.Request, u models.User, form views.InviteForm, err error) {
+	if gone(err) {
+		return
 	}
-	return "", false
+	facts := models.Facts{Email: form.Email}
+	if field, msg, status, ok := fieldError(err, facts, "email", "note"); ok {
+		form.Errors = views.FieldErrors{field: msg}
+		if errors.Is(err, models.ErrNoInvitesLeft) {
+			u.Allocation, _ = h.store.Users.Allocation(r.Context(), u.ID)
+		}
+		h.inviteFormAgain(w, r, status, u, form)
+		return
+	}
+	e, known := models.AsError(err)
+	if !known {
+		h.serverError(w, r, err)
+		return
+	}
+	if e.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(e.RetryAfter))
+	}
+	form.Problem = e.Text(facts)
+	h.inviteFormAgain(w, r, statusOf(e.Kind), u, form)
 }
 
 // inviteFormAgain answers an invitation that was not sent: the form with its
@@ -123,7 +118,7 @@ func (h *Handler) invitationList(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	status := q.Get("status")
 	if status != "" && !models.ValidStatus(status) {
-		h.errorPage(w, r, http.StatusUnprocessableEntity, "Unknown status", "There is no invitation status called "+strconv.Quote(status)+".")
+		h.fail(w, r, errUnknownStatus, models.Facts{What: strconv.Quote(status)})
 		return
 	}
 	page, err := strconv.Atoi(q.Get("page"))
@@ -180,29 +175,25 @@ func (h *Handler) invitationRevokePost(w http.ResponseWriter, r *http.Request) {
 // invitationChanged answers a resend or revoke: for htmx the row and the
 // counters, otherwise a flash and a redirect back to the list.
 func (h *Handler) invitationChanged(w http.ResponseWriter, r *http.Request, u models.User, id int64, inv models.Invitation, err error, done string) {
-	var rl *models.RateLimitError
 	problem, status := "", http.StatusOK
-	switch {
-	case err == nil:
-	case errors.Is(err, models.ErrNoRecord):
-		h.notFound(w, r)
-		return
-	case errors.Is(err, models.ErrNotPending):
-		problem, status = "This invitation is no longer pending.", http.StatusUnprocessableEntity
-	case errors.As(err, &rl):
-		w.Header().Set("Retry-After", strconv.Itoa(rl.RetryAfter))
-		problem, status = rl.Reason, http.StatusTooManyRequests
-	default:
-		h.serverError(w, r, err)
-		return
+	if err != nil {
+		e, known := models.AsError(err)
+		if !known || e.Kind == models.KindNotFound {
+			h.fail(w, r, err, models.Facts{})
+			return
+		}
+		if e.RetryAfter > 0 {
+			w.Header().Set("Retry-After", strconv.Itoa(e.RetryAfter))
+		}
+		problem, status = e.Text(models.Facts{}), statusOf(e.Kind)
 	}
 	back := safeNext(r.PostFormValue("next"))
 	if back == "/" && strings.HasPrefix(r.Referer(), h.cfg.BaseURL+"/invitations") {
 		back = "/invitations"
 	}
 	if !wantsFragment(r) {
-		if problem != "" {
-			h.errorPage(w, r, status, "Not done", problem)
+		if err != nil {
+			h.fail(w, r, err, models.Facts{})
 			return
 		}
 		h.flash(r, strings.Replace(done, "%s", inv.Email, 1))
@@ -212,7 +203,7 @@ func (h *Handler) invitationChanged(w http.ResponseWriter, r *http.Request, u mo
 	if problem != "" {
 		// Show the row as it is now, with the reason.
 		if inv, err = h.store.Invitations.GetForInviter(r.Context(), u.ID, id); err != nil {
-			h.modelError(w, r, err)
+			h.serverError(w, r, err)
 			return
 		}
 	}

@@ -286,7 +286,7 @@ func TestResendAndRevokeInPlace(t *testing.T) {
 	if strings.Contains(res.body, "<html") {
 		t.Error("htmx revoke answered a whole page")
 	}
-	expect(t, "revoke again", ann.post(revoke, nil, htmx...), http.StatusUnprocessableEntity, "no longer pending")
+	expect(t, "revoke again", ann.post(revoke, nil, htmx...), http.StatusConflict, "no longer pending")
 	expect(t, "filter", ann.get("/invitations?status=revoked"), http.StatusOK, "bob@example.com")
 	expect(t, "filter pending", ann.get("/invitations?status=pending"), http.StatusOK, "No invitations with this status.")
 	expect(t, "bad filter", ann.get("/invitations?status=nope"), http.StatusUnprocessableEntity)

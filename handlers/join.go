@@ -1,7 +1,6 @@
 package handlers
 
 import (
-	"errors"
 	"net/http"
 
 	"github.com/beckon-app/beckon/models"
@@ -65,24 +64,12 @@ func (h *Handler) joinPost(w http.ResponseWriter, r *http.Request) {
 }
 
 // deadInvitation answers a link that cannot be used: 404 for an unknown
-// token, 410 with its own sentence for the others.
+// token, 410 with its own sentence for the others (the vocabulary's).
 func (h *Handler) deadInvitation(w http.ResponseWriter, r *http.Request, inv models.Invitation, err error) {
-	switch {
-	case errors.Is(err, models.ErrTokenUnknown):
-		h.errorPage(w, r, http.StatusNotFound, "Unknown invitation", "This invitation link is not valid. Check that you copied all of it.")
-	case errors.Is(err, models.ErrInvitationExpired):
-		h.errorPage(w, r, http.StatusGone, "Invitation expired",
-			"This invitation expired on "+views.Date(inv.ExpiresAt)+". Ask "+inv.InviterDisplay()+" for a new one.")
-	case errors.Is(err, models.ErrInvitationRevoked):
-		h.errorPage(w, r, http.StatusGone, "Invitation withdrawn",
-			inv.InviterDisplay()+" withdrew this invitation. Ask them if you think this is a mistake.")
-	case errors.Is(err, models.ErrInvitationReplaced):
-		h.errorPage(w, r, http.StatusGone, "Link replaced",
-			"A newer email from "+inv.InviterDisplay()+" replaced this link. Use the link in the most recent invitation email.")
-	case errors.Is(err, models.ErrInvitationUsed):
-		h.errorPage(w, r, http.StatusGone, "Invitation already used",
-			"This invitation has already been used to join. If it was you, sign in.")
-	default:
-		h.serverError(w, r, err)
-	}
+	h.fail(w, r, err, invitationFacts(inv))
+}
+
+// invitationFacts is what the messages about an invitation's link may name.
+func invitationFacts(inv models.Invitation) models.Facts {
+	return models.Facts{What: "invitation", Inviter: inv.InviterDisplay(), Date: inv.ExpiresAt, Email: inv.Email}
 }

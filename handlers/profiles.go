@@ -12,7 +12,7 @@ import (
 func (h *Handler) profileShow(w http.ResponseWriter, r *http.Request) {
 	u, err := h.store.Users.GetByUsername(r.Context(), r.PathValue("username"))
 	if err != nil {
-		h.modelError(w, r, err)
+		h.serverError(w, r, err)
 		return
 	}
 	p := views.Profile{User: u}

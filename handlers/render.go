@@ -3,11 +3,9 @@ package handlers
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
-	"strconv"
 
 	"github.com/a-h/templ"
 
@@ -60,15 +58,11 @@ func redirect(w http.ResponseWriter, r *http.Request, to string) {
 	http.Redirect(w, r, to, http.StatusSeeOther)
 }
 
-// serverError logs err (the one place a request's internal error is logged)
-// and answers 500 with a page that says nothing of it.
+// serverError answers an error the handler did not expect: through the
+// vocabulary when it is a known one, else logged and answered 500 with a page
+// that says nothing of it.
 func (h *Handler) serverError(w http.ResponseWriter, r *http.Request, err error) {
-	if errors.Is(err, context.Canceled) {
-		return // the client went away
-	}
-	h.logger.Error("server error", "method", r.Method, "path", logPath(r.URL.Path), "err", err)
-	h.errorPage(w, r, http.StatusInternalServerError, "Something went wrong",
-		"We could not complete that request. Please try again in a moment.")
+	h.fail(w, r, err, models.Facts{})
 }
 
 // errorPage answers status with a plain page (or, for an htmx fragment
@@ -94,25 +88,14 @@ func errorFragment(message string) templ.Component {
 }
 
 func (h *Handler) notFound(w http.ResponseWriter, r *http.Request) {
-	h.errorPage(w, r, http.StatusNotFound, "Not found", "There is nothing at this address.")
+	h.fail(w, r, models.ErrNoRecord, models.Facts{})
 }
 
 func (h *Handler) forbidden(w http.ResponseWriter, r *http.Request) {
-	h.errorPage(w, r, http.StatusForbidden, "Forbidden", "Your account may not open this page.")
+	h.fail(w, r, errForbidden, models.Facts{})
 }
 
 // tooMany answers 429 with Retry-After.
 func (h *Handler) tooMany(w http.ResponseWriter, r *http.Request, retryAfterSeconds int, message string) {
-	w.Header().Set("Retry-After", strconv.Itoa(max(retryAfterSeconds, 1)))
-	h.errorPage(w, r, http.StatusTooManyRequests, "Slow down", message)
-}
-
-// modelError turns an error from models that a handler did not expect into
-// the right answer: 404 for a missing record, else a server error.
-func (h *Handler) modelError(w http.ResponseWriter, r *http.Request, err error) {
-	if errors.Is(err, models.ErrNoRecord) {
-		h.notFound(w, r)
-		return
-	}
-	h.serverError(w, r, err)
+	h.fail(w, r, &models.RateLimitError{Reason: message, RetryAfter: max(retryAfterSeconds, 1)}, models.Facts{})
 }

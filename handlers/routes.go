@@ -6,6 +6,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/beckon-app/beckon/models"
 	"github.com/beckon-app/beckon/static"
 )
 
@@ -15,7 +16,7 @@ func (h *Handler) Routes() http.Handler {
 	r.Use(h.recoverPanic, h.logRequests, secureHeaders, h.crossOriginProtection())
 	r.NotFound(h.notFound)
 	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
-		h.errorPage(w, r, http.StatusMethodNotAllowed, "Method not allowed", "This address does not take that kind of request.")
+		h.fail(w, r, errMethodNotAllowed, models.Facts{})
 	})
 
 	// Outside the session middleware: health checks and static files.
@@ -24,8 +25,8 @@ func (h *Handler) Routes() http.Handler {
 
 	// The JSON API: bearer tokens, no sessions or cookies.
 	r.Route("/api/v1", func(r chi.Router) {
-		r.NotFound(apiNotFound)
-		r.MethodNotAllowed(apiMethodNotAllowed)
+		r.NotFound(h.apiNotFound)
+		r.MethodNotAllowed(h.apiMethodNotAllowed)
 		r.Get("/openapi.json", h.apiOpenAPI)
 		r.Post("/invite/{token}", h.apiInviteJoin) // the invitation token is the credential
 		r.Group(func(r chi.Router) {
@@ -37,7 +38,7 @@ func (h *Handler) Routes() http.Handler {
 			r.Delete("/invitations/{id}", h.apiInvitationRevoke)
 			r.Post("/invitations/{id}/resend", h.apiInvitationResend)
 			r.Group(func(r chi.Router) {
-				r.Use(apiStaff)
+				r.Use(h.apiStaff)
 				r.Post("/staff/topoff", h.apiStaffTopOff)
 				r.Post("/staff/addto", h.apiStaffAddTo)
 				r.Post("/staff/users/{id}/topoff", h.apiStaffUserTopOff)
@@ -120,7 +121,7 @@ func (h *Handler) crossOriginProtection() func(http.Handler) http.Handler {
 		cop.AddTrustedOrigin(u.Scheme + "://" + u.Host)
 	}
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h.errorPage(w, r, http.StatusForbidden, "Forbidden", "This request came from another site, so it was refused.")
+		h.fail(w, r, errCrossSite, models.Facts{})
 	}))
 	return cop.Handler
 }

@@ -35,7 +35,7 @@ func (h *Handler) settingsPost(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := h.store.Users.SetName(r.Context(), u.ID, form.Name); err != nil {
-		h.modelError(w, r, err)
+		h.serverError(w, r, err)
 		return
 	}
 	h.flash(r, "Your display name is saved.")
@@ -53,7 +53,7 @@ func (h *Handler) settingsPasswordPost(w http.ResponseWriter, r *http.Request) {
 	var v models.Validator
 	ok, err := h.store.Users.CheckPassword(r.Context(), u.ID, current)
 	if err != nil {
-		h.modelError(w, r, err)
+		h.serverError(w, r, err)
 		return
 	}
 	v.Check(ok, "current_password", "That is not your current password.")
@@ -63,7 +63,7 @@ func (h *Handler) settingsPasswordPost(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := h.store.Users.SetPassword(r.Context(), u.ID, next); err != nil {
-		h.modelError(w, r, err)
+		h.serverError(w, r, err)
 		return
 	}
 	// A change of credentials gets a fresh session token.
@@ -88,7 +88,7 @@ func (h *Handler) settingsConfirmEmailPost(w http.ResponseWriter, r *http.Reques
 		return
 	}
 	if err := h.store.Users.ResendConfirmation(r.Context(), u.ID); err != nil {
-		h.modelError(w, r, err)
+		h.serverError(w, r, err)
 		return
 	}
 	h.flash(r, "We sent a new confirmation link to "+u.Email+".")

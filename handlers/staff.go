@@ -179,7 +179,7 @@ func (h *Handler) staffUser(w http.ResponseWriter, r *http.Request) (models.User
 	}
 	u, err := h.store.Users.Get(r.Context(), id)
 	if err != nil {
-		h.modelError(w, r, err)
+		h.serverError(w, r, err)
 		return models.User{}, false
 	}
 	return u, true
@@ -250,7 +250,7 @@ func (h *Handler) staffUserPost(w http.ResponseWriter, r *http.Request, kind str
 		n, err = h.store.Staff.SetUnlimitedUser(r.Context(), staff.ID, u.ID, in.on, in.amount)
 	}
 	if err != nil {
-		h.modelError(w, r, err)
+		h.serverError(w, r, err)
 		return
 	}
 	done := userChangeMessage(kind, in, n > 0, u.Allocation.Unlimited)
@@ -260,7 +260,7 @@ func (h *Handler) staffUserPost(w http.ResponseWriter, r *http.Request, kind str
 		return
 	}
 	if u, err = h.store.Users.Get(r.Context(), u.ID); err != nil {
-		h.modelError(w, r, err)
+		h.serverError(w, r, err)
 		return
 	}
 	h.render(w, r, http.StatusOK, views.UserStatBlock(views.UserStat{User: u, Next: back, Message: done}))
@@ -297,7 +297,7 @@ func (h *Handler) staffInvitations(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	p := views.StaffInvitations{Status: q.Get("status"), Inviter: models.NormalizeUsername(q.Get("inviter"))}
 	if p.Status != "" && !models.ValidStatus(p.Status) {
-		h.errorPage(w, r, http.StatusUnprocessableEntity, "Unknown status", "There is no invitation status called "+strconv.Quote(p.Status)+".")
+		h.fail(w, r, errUnknownStatus, models.Facts{What: strconv.Quote(p.Status)})
 		return
 	}
 	p.Before, _ = strconv.ParseInt(q.Get("before"), 10, 64)
@@ -340,12 +340,8 @@ func (h *Handler) staffInvitationRevokePost(w http.ResponseWriter, r *http.Reque
 		return
 	}
 	inv, err := h.store.Invitations.RevokeAsStaff(r.Context(), staff.ID, id)
-	switch {
-	case errors.Is(err, models.ErrNotPending):
-		h.errorPage(w, r, http.StatusUnprocessableEntity, "Not revoked", "This invitation is no longer pending.")
-		return
-	case err != nil:
-		h.modelError(w, r, err)
+	if err != nil {
+		h.serverError(w, r, err)
 		return
 	}
 	if !wantsFragment(r) {

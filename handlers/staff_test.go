@@ -194,7 +194,7 @@ func TestStaffInvitationsListAndRevoke(t *testing.T) {
 	expect(t, "bad status", boss.get("/staff/invitations?status=gone"), http.StatusUnprocessableEntity)
 	res := boss.post(fmt.Sprintf("/staff/invitations/%d/revoke", inv.ID), nil, htmx...)
 	expect(t, "revoke", res, http.StatusOK, `data-status="revoked"`)
-	expect(t, "revoke again", boss.post(fmt.Sprintf("/staff/invitations/%d/revoke", inv.ID), nil), http.StatusUnprocessableEntity)
+	expect(t, "revoke again", boss.post(fmt.Sprintf("/staff/invitations/%d/revoke", inv.ID), nil), http.StatusConflict)
 	expect(t, "member got it back", member.get("/"), http.StatusOK, `data-testid="invites-remaining">5</span>`)
 	expect(t, "audited", boss.get("/staff/audit"), http.StatusOK, "Revoked the invitation to bob@example.com", "@root")
 }

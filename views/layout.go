@@ -39,13 +39,8 @@ func RemainingText(a models.Allocation) string {
 	return strconv.Itoa(a.Remaining())
 }
 
-// Date formats a date the way the site shows it.
-func Date(t time.Time) string {
-	if t.IsZero() {
-		return ""
-	}
-	return t.UTC().Format("2 Jan 2006")
-}
+// Date formats a date the way the site shows it (and its messages say it).
+func Date(t time.Time) string { return models.FormatDate(t) }
 
 // DateTime formats a moment the way the site shows it.
 func DateTime(t time.Time) string {
