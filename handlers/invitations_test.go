@@ -156,7 +156,9 @@ func TestInvitationEmailAndJoin(t *testing.T) {
 	expect(t, "inviter sees acceptance", res, http.StatusOK, `data-status="accepted"`, `href="/u/bob"`)
 	expect(t, "profile", ann.get("/u/bob"), http.StatusOK, "Invited by", `href="/u/ann"`)
 	expect(t, "inviter's profile", ann.get("/u/ann"), http.StatusOK, "Brought in 1 member", `href="/u/bob"`)
-	expect(t, "tree", ann.get("/tree"), http.StatusOK, `href="/u/ann"`, `href="/u/bob"`)
+	// The tree shows ann at the top; bob loads on demand, into ann's node.
+	expect(t, "tree", ann.get("/tree"), http.StatusOK, `href="/u/ann"`, "invited 1 member")
+	expect(t, "ann's node", ann.get(fmt.Sprintf("/tree/%d", u.InvitedBy), htmx...), http.StatusOK, `href="/u/bob"`)
 	expect(t, "unknown profile", ann.get("/u/nobody"), http.StatusNotFound)
 	assertNoRawTokenInDB(t, app, strings.TrimPrefix(path, "/join/"), "bob@example.com")
 }

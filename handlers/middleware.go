@@ -77,18 +77,33 @@ func (h *Handler) recoverPanic(next http.Handler) http.Handler {
 }
 
 // secureHeaders sets the headers every answer carries. The CSP allows no
-// inline script or style: htmx is configured not to inject any.
-func secureHeaders(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		hd := w.Header()
-		hd.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "+
-			"connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'")
-		hd.Set("X-Content-Type-Options", "nosniff")
-		hd.Set("X-Frame-Options", "DENY")
-		hd.Set("Referrer-Policy", "same-origin")
-		hd.Set("Cross-Origin-Opener-Policy", "same-origin")
-		next.ServeHTTP(w, r)
-	})
+// inline script or style: htmx is configured not to inject any. Under an
+// https base URL, HSTS keeps browsers on https for two years. An answer to a
+// request that carries the session cookie may hold the member's own data, so
+// it defaults to no-store: that covers every page of a signed-in user,
+// whichever group its route is in, and a handler that knows better (static
+// files) sets its own Cache-Control.
+func (h *Handler) secureHeaders() func(http.Handler) http.Handler {
+	u, err := url.Parse(h.cfg.BaseURL)
+	hsts := err == nil && u.Scheme == "https"
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			hd := w.Header()
+			hd.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "+
+				"connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'")
+			hd.Set("X-Content-Type-Options", "nosniff")
+			hd.Set("X-Frame-Options", "DENY")
+			hd.Set("Referrer-Policy", "same-origin")
+			hd.Set("Cross-Origin-Opener-Policy", "same-origin")
+			if hsts {
+				hd.Set("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+			}
+			if _, err := r.Cookie(h.sessions.Cookie.Name); err == nil {
+				hd.Set("Cache-Control", "no-store")
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
 }
 
 // limitBody caps request bodies; forms are small.

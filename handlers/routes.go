@@ -13,7 +13,7 @@ import (
 // Routes is the whole URL map: every route, its middleware and who may call it.
 func (h *Handler) Routes() http.Handler {
 	r := chi.NewRouter()
-	r.Use(h.recoverPanic, h.logRequests, secureHeaders, h.crossOriginProtection())
+	r.Use(h.recoverPanic, h.logRequests, h.secureHeaders(), h.crossOriginProtection())
 	r.NotFound(h.notFound)
 	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, errMethodNotAllowed, models.Facts{})
@@ -21,7 +21,7 @@ func (h *Handler) Routes() http.Handler {
 
 	// Outside the session middleware: health checks and static files.
 	r.Get("/healthz", h.healthz)
-	r.Handle("/static/*", http.StripPrefix("/static/", staticFiles(static.Files)))
+	r.Handle("/static/*", http.StripPrefix("/static/", staticFiles(static.Files, h.notFound)))
 
 	// The JSON API: bearer tokens, no sessions or cookies.
 	r.Route("/api/v1", func(r chi.Router) {
@@ -87,6 +87,7 @@ func (h *Handler) Routes() http.Handler {
 			r.Post("/invitations/{id}/revoke", h.invitationRevokePost)
 			r.Get("/u/{username}", h.profileShow)
 			r.Get("/tree", h.tree)
+			r.Get("/tree/{id}", h.treeInvitees)
 		})
 
 		// Staff: the staff or superuser flag, or manage_invites.
