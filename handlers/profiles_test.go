@@ -89,7 +89,7 @@ func TestTreeIsBoundedAndLoadsInviteesOnDemand(t *testing.T) {
 	}
 
 	// A node deeper down: m200 invited m10200, who invited no one.
-	expect(t, "deeper node", c.get("/tree/200", htmx...), http.StatusOK, `href="/u/m10200"`)
+	expect(t, "deeper node", c.get("/tree/200", htmx...), http.StatusOK, `href="/u/m10200"`, "invited no one yet")
 
 	// Without JavaScript: a page of the tree for one member.
 	page := c.get("/tree/200")
