@@ -72,7 +72,7 @@ func (h *Handler) treeInvitees(w http.ResponseWriter, r *http.Request) {
 	}
 	t := views.TreeList{}
 	if t.Parent, err = h.store.Users.Get(r.Context(), id); err != nil {
-		h.modelError(w, r, err)
+		h.serverError(w, r, err)
 		return
 	}
 	c := pageCursor(r, treePerPage)
