@@ -70,9 +70,21 @@ func (m *Invitations) JoinSettingPassword(ctx context.Context, token string, nu 
 }
 
 func (m *Invitations) join(ctx context.Context, token string, nu NewUser, extraEvent string) (User, Invitation, error) {
+	// What can be refused without the lock is, and the password is hashed,
+	// before the write (the writer contract, rule 3); the transaction
+	// checks all again.
+	inv, err := lookupInvitationToken(ctx, m.db, m.now(), token)
+	if err != nil {
+		return User{}, inv, err
+	}
+	if extraEvent == EventPasswordSet {
+		nu.Email = inv.Email
+	}
+	if err := m.prepareUser(ctx, &nu); err != nil {
+		return User{}, inv, err
+	}
 	var u User
-	var inv Invitation
-	err := m.write(ctx, func(ctx context.Context, tx *sql.Tx, ch *change) error {
+	err = m.write(ctx, func(ctx context.Context, tx *sql.Tx, ch *change) error {
 		now := m.now()
 		var err error
 		if inv, err = lookupInvitationToken(ctx, tx, now, token); err != nil {

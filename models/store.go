@@ -1,9 +1,32 @@
 package models
 
+// The writer contract. Every change goes through core.write, which hands it
+// to the single writer goroutine (see commit); these rules keep one write
+// from harming the others it shares a transaction with:
+//
+//  1. A write's statements never run under a cancellable request context:
+//     the writer passes fn context.WithoutCancel of the caller's. A caller's
+//     cancellation is looked at before its job starts, never during it, since
+//     an interrupted statement makes SQLite roll back the whole shared
+//     transaction.
+//  2. A job's own error or panic rolls back only its savepoint. When SQLite
+//     aborts the whole transaction (an interrupt, an I/O error, a full disk),
+//     the job during which it died gets the error and the other jobs of its
+//     group run again in a fresh transaction instead of failing.
+//  3. Nothing slow runs inside a write: passwords are hashed before it (and
+//     argon2 work is bounded by the store's semaphore, see core.argon),
+//     emails are only filled in from templates in memory, and mail goes out
+//     after the commit, from the delivery worker. A write's function does
+//     database work alone and may run more than once (rule 2).
+//  4. Store.Close waits for the queued writes, then closes the writer's
+//     connection; a write after it fails with ErrClosed.
+
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
+	"runtime"
 	"runtime/debug"
 	"sync"
 	"time"
@@ -46,7 +69,11 @@ type Store struct {
 	Events      *Events
 	Staff       *Staff
 	APITokens   *APITokens
+	core        *core
 }
+
+// ErrClosed is the error of a write after Store.Close.
+var ErrClosed = errors.New("models: store closed")
 
 // core is what every table group shares.
 type core struct {
@@ -60,11 +87,21 @@ type core struct {
 	// waiting for the writer goroutine, which runs while there are any.
 	queueMu sync.Mutex
 	queue   []*writeJob
-	writing bool // whether the writer goroutine is running
+	writing bool       // whether the writer goroutine is running
+	idle    *sync.Cond // signalled (with queueMu) when the writer ends
+	closed  bool       // set by Close: no more jobs are taken
 	// writeConn is the connection write transactions run on, kept for good
 	// (used by the writer goroutine alone) so that the writer never waits
 	// for the pool that the readers share.
 	writeConn *sql.Conn
+	// argonSlots bounds the argon2 work (hashing and checking passwords)
+	// running at once, each 19 MiB and tens of milliseconds of CPU, to the
+	// CPUs there are: more at once only queues them in the scheduler and
+	// multiplies the memory.
+	argonSlots chan struct{}
+	// argonHook, when set (by tests), runs in every argon slot before the
+	// work.
+	argonHook func()
 }
 
 // New builds a Store over db, which must already be migrated.
@@ -79,7 +116,9 @@ func New(db *sql.DB, opts Options) *Store {
 		opts.Argon = DefaultArgon
 	}
 	ev := &Events{}
-	c := &core{db: db, opts: opts, bus: ev, mailQueued: make(chan struct{}, 1)}
+	c := &core{db: db, opts: opts, bus: ev, mailQueued: make(chan struct{}, 1),
+		argonSlots: make(chan struct{}, runtime.GOMAXPROCS(0))}
+	c.idle = sync.NewCond(&c.queueMu)
 	ev.core = c
 	return &Store{
 		DB:          db,
@@ -89,18 +128,44 @@ func New(db *sql.DB, opts Options) *Store {
 		Events:      ev,
 		Staff:       &Staff{c},
 		APITokens:   &APITokens{c},
+		core:        c,
 	}
+}
+
+// Close waits for the queued writes to finish and closes the writer's
+// connection; every write after it fails with ErrClosed. The database
+// itself is left to whoever opened it.
+func (s *Store) Close() error {
+	c := s.core
+	c.queueMu.Lock()
+	c.closed = true
+	for c.writing {
+		c.idle.Wait()
+	}
+	c.queueMu.Unlock()
+	if c.writeConn == nil {
+		return nil
+	}
+	err := c.writeConn.Close()
+	c.writeConn = nil
+	if err != nil {
+		return fmt.Errorf("models: close writer connection: %w", err)
+	}
+	return nil
 }
 
 func (c *core) now() time.Time { return c.opts.Now().UTC().Truncate(time.Second) }
 
 // writeJob is one caller's write, waiting to be run in a group.
 type writeJob struct {
-	ctx  context.Context
-	fn   func(ctx context.Context, tx *sql.Tx, ch *change) error
-	ch   *change
-	err  error
-	done chan struct{} // closed once the job's group committed or failed
+	ctx context.Context
+	fn  func(ctx context.Context, tx *sql.Tx, ch *change) error
+	ch  *change
+	err error
+	// started is set once the job first runs; a job run again after
+	// its transaction died is not checked for cancellation again.
+	started bool
+	done    chan struct{} // closed once the job's group committed or failed
 }
 
 // maxGroup bounds how many writes share one transaction, and so how long
@@ -125,6 +190,10 @@ const maxGroup = 128
 func (c *core) commit(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx, ch *change) error) (*change, error) {
 	job := &writeJob{ctx: ctx, fn: fn, done: make(chan struct{})}
 	c.queueMu.Lock()
+	if c.closed {
+		c.queueMu.Unlock()
+		return nil, ErrClosed
+	}
 	c.queue = append(c.queue, job)
 	start := !c.writing
 	c.writing = true
@@ -144,6 +213,7 @@ func (c *core) writer() {
 		if n == 0 {
 			c.queue = nil // let the backing array go
 			c.writing = false
+			c.idle.Broadcast()
 			c.queueMu.Unlock()
 			return
 		}
@@ -157,23 +227,50 @@ func (c *core) writer() {
 	}
 }
 
-// runGroup runs jobs in one transaction and records each one's outcome.
+// runGroup runs jobs, in one transaction unless SQLite aborts it (see
+// runRound), and records each one's outcome.
 func (c *core) runGroup(jobs []*writeJob) {
+	// Each round that does not commit leaves out at least the job during
+	// which the transaction died, so this ends.
+	for len(jobs) > 0 {
+		jobs = c.runRound(jobs)
+	}
+}
+
+// runRound runs jobs in one transaction and records each one's outcome. If
+// the transaction itself dies in a group (savepoint statements fail once
+// SQLite rolled it all back), the job during which it died gets the error,
+// and the jobs that had not failed on their own, whose work went with the
+// transaction, are returned to be run again.
+func (c *core) runRound(jobs []*writeJob) (again []*writeJob) {
+	live := make([]*writeJob, 0, len(jobs))
+	for _, j := range jobs {
+		// A caller that gave up before its job started is not run; once
+		// started, a job finishes whatever its caller does (rule 1), run
+		// again included.
+		if err := j.ctx.Err(); err != nil && !j.started {
+			j.ch, j.err = nil, err
+			continue
+		}
+		j.started = true
+		live = append(live, j)
+	}
+	if len(live) == 0 {
+		return nil
+	}
 	finish := func(err error) {
-		for _, j := range jobs {
+		for _, j := range live {
 			if err != nil && j.err == nil {
 				j.ch, j.err = nil, err
 			}
 		}
 	}
-	// The transaction outlives any one caller's context; each job's
-	// statements still run under its own.
-	ctx := context.WithoutCancel(jobs[0].ctx)
+	ctx := context.WithoutCancel(live[0].ctx)
 	if c.writeConn == nil {
 		conn, err := c.db.Conn(ctx)
 		if err != nil {
 			finish(fmt.Errorf("models: writer connection: %w", err))
-			return
+			return nil
 		}
 		c.writeConn = conn
 	}
@@ -183,50 +280,60 @@ func (c *core) runGroup(jobs []*writeJob) {
 		c.writeConn.Close()
 		c.writeConn = nil
 		finish(fmt.Errorf("models: begin: %w", err))
-		return
+		return nil
 	}
 	defer tx.Rollback()
-	if len(jobs) == 1 {
-		j := jobs[0]
-		j.ch = &change{}
+	if len(live) == 1 {
+		// Alone, a job needs no savepoint: whatever kills the transaction
+		// is its own doing.
+		j := live[0]
+		j.ch, j.err = &change{}, nil
 		if j.err = j.run(tx); j.err != nil {
-			finish(nil)
-			return
+			j.ch = nil
+			return nil
 		}
 	} else {
-		for _, j := range jobs {
+		for i, j := range live {
 			if err := c.runInSavepoint(tx, j); err != nil {
-				finish(err) // the transaction itself failed
-				return
+				if j.err == nil {
+					j.err = err
+				}
+				j.ch = nil
+				for _, k := range live[:i] {
+					if k.err == nil {
+						again = append(again, k)
+					}
+				}
+				return append(again, live[i+1:]...)
 			}
 		}
 	}
 	if err := tx.Commit(); err != nil {
 		finish(fmt.Errorf("models: commit: %w", err))
-		return
+		return nil
 	}
-	finish(nil)
+	return nil
 }
 
-// run calls the job's function. A panic in it becomes the job's error (its
-// work is rolled back), so that one bad write cannot take the writer
-// goroutine, and with it the process, down.
+// run calls the job's function under a context that no caller can cancel
+// (rule 1). A panic in it becomes the job's error (its work is rolled
+// back), so that one bad write cannot take the writer goroutine, and with
+// it the process, down.
 func (j *writeJob) run(tx *sql.Tx) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("models: write panicked: %v\n%s", p, debug.Stack())
 		}
 	}()
-	return j.fn(j.ctx, tx, j.ch)
+	return j.fn(context.WithoutCancel(j.ctx), tx, j.ch)
 }
 
 // runInSavepoint runs one job of a group; its failure rolls back only its
-// own work. The error returned is the transaction's, not the job's.
+// own work. The error returned is the transaction's, not the job's: a
+// savepoint statement that fails means SQLite rolled back the whole
+// transaction (RELEASE and ROLLBACK TO then find no savepoint).
 func (c *core) runInSavepoint(tx *sql.Tx, j *writeJob) error {
-	if err := j.ctx.Err(); err != nil {
-		j.err = err
-		return nil
-	}
+	j.ch, j.err = nil, nil
 	if _, err := tx.Exec(`SAVEPOINT job`); err != nil {
 		return fmt.Errorf("models: savepoint: %w", err)
 	}

@@ -4,10 +4,13 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 )
 
 func newCore(t *testing.T) *core {
@@ -92,5 +95,231 @@ func TestGroupedWritesSucceedOrFailAlone(t *testing.T) {
 		return err
 	}); err != nil {
 		t.Errorf("write after the group: %v", err)
+	}
+}
+
+// SetArgonHook makes f run in every argon slot of s before the work; the
+// models_test tests use it to watch and hold password hashing.
+func SetArgonHook(s *Store, f func()) { s.core.argonHook = f }
+
+// rows returns the values of t, in order.
+func rows(t *testing.T, c *core) []int {
+	t.Helper()
+	r, err := c.db.Query(`SELECT n FROM t ORDER BY n`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	var out []int
+	for r.Next() {
+		var n int
+		if err := r.Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, n)
+	}
+	if err := r.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// When SQLite aborts the whole shared transaction during one job (as it
+// does on an interrupt, an I/O error or a full disk; here the job rolls
+// it back itself), that job gets the error, jobs that failed on their own
+// keep their own errors, and the innocent ones, before and after it, run
+// again in a fresh transaction and commit.
+func TestGroupSurvivesAJobThatKillsTheTransaction(t *testing.T) {
+	c := newCore(t)
+	insert := func(n int) func(context.Context, *sql.Tx, *change) error {
+		return func(ctx context.Context, tx *sql.Tx, ch *change) error {
+			_, err := tx.ExecContext(ctx, `INSERT INTO t (n) VALUES (?)`, n)
+			return err
+		}
+	}
+	gone, cancel := context.WithCancel(context.Background())
+	cancel()
+	mid, cancelMid := context.WithCancel(context.Background())
+	errMine := errors.New("refused")
+	ctx := context.Background()
+	jobs := []*writeJob{
+		{ctx: ctx, fn: insert(1)},
+		{ctx: ctx, fn: func(ctx context.Context, tx *sql.Tx, ch *change) error {
+			insert(100)(ctx, tx, ch)
+			panic("a bug in a write")
+		}},
+		{ctx: ctx, fn: insert(2)},
+		{ctx: gone, fn: insert(101)}, // its caller gave up before it started
+		{ctx: mid, fn: func(ctx context.Context, tx *sql.Tx, ch *change) error {
+			cancelMid() // its caller gives up while it runs: it finishes
+			return insert(3)(ctx, tx, ch)
+		}},
+		{ctx: ctx, fn: func(ctx context.Context, tx *sql.Tx, ch *change) error {
+			insert(102)(ctx, tx, ch)
+			_, err := tx.ExecContext(ctx, `ROLLBACK`) // the transaction dies here
+			if err != nil {
+				t.Errorf("rollback: %v", err)
+			}
+			return nil
+		}},
+		{ctx: ctx, fn: func(ctx context.Context, tx *sql.Tx, ch *change) error {
+			insert(103)(ctx, tx, ch)
+			return errMine
+		}},
+		{ctx: ctx, fn: insert(4)},
+	}
+	for _, j := range jobs {
+		j.done = make(chan struct{})
+	}
+	c.runGroup(jobs)
+	for i, want := range []string{"", "a bug in a write", "", "context canceled", "", "savepoint", "refused", ""} {
+		err := jobs[i].err
+		switch {
+		case want == "" && err != nil:
+			t.Errorf("job %d: %v; want it committed", i, err)
+		case want == "" && jobs[i].ch == nil:
+			t.Errorf("job %d committed without its change", i)
+		case want != "" && (err == nil || !strings.Contains(err.Error(), want)):
+			t.Errorf("job %d: err = %v; want one with %q", i, err, want)
+		case want != "" && jobs[i].ch != nil:
+			t.Errorf("job %d failed but kept its change", i)
+		}
+	}
+	if !errors.Is(jobs[6].err, errMine) {
+		t.Errorf("job 6: %v; want its own error", jobs[6].err)
+	}
+	if got := fmt.Sprint(rows(t, c)); got != "[1 2 3 4]" {
+		t.Errorf("rows %s; want the innocent jobs' [1 2 3 4]", got)
+	}
+	// The writer's connection is fit for the next write.
+	if _, err := c.commit(ctx, insert(5)); err != nil {
+		t.Errorf("write after: %v", err)
+	}
+}
+
+// Close lets the running and queued writes finish, then refuses new ones.
+func TestCloseWaitsForQueuedWrites(t *testing.T) {
+	db, err := Open(filepath.Join(t.TempDir(), "close.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if _, err := db.Exec(`CREATE TABLE t (n INTEGER NOT NULL UNIQUE)`); err != nil {
+		t.Fatal(err)
+	}
+	s := New(db, Options{})
+	c := s.core
+	ctx := context.Background()
+	running, release := make(chan struct{}), make(chan struct{})
+	first := make(chan error, 1)
+	go func() {
+		_, err := c.commit(ctx, func(ctx context.Context, tx *sql.Tx, ch *change) error {
+			close(running)
+			<-release
+			_, err := tx.ExecContext(ctx, `INSERT INTO t (n) VALUES (1)`)
+			return err
+		})
+		first <- err
+	}()
+	<-running
+	second := make(chan error, 1)
+	go func() {
+		_, err := c.commit(ctx, func(ctx context.Context, tx *sql.Tx, ch *change) error {
+			_, err := tx.ExecContext(ctx, `INSERT INTO t (n) VALUES (2)`)
+			return err
+		})
+		second <- err
+	}()
+	waitFor(t, "the second write to be queued", func() bool {
+		c.queueMu.Lock()
+		defer c.queueMu.Unlock()
+		return len(c.queue) == 1
+	})
+	closed := make(chan error, 1)
+	go func() { closed <- s.Close() }()
+	waitFor(t, "Close to start", func() bool {
+		c.queueMu.Lock()
+		defer c.queueMu.Unlock()
+		return c.closed
+	})
+	select {
+	case err := <-closed:
+		t.Fatalf("Close returned (%v) while a write was running", err)
+	default:
+	}
+	close(release)
+	if err := <-closed; err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	// Both writes had committed when Close returned.
+	if got := fmt.Sprint(rows(t, c)); got != "[1 2]" {
+		t.Errorf("rows %s; want [1 2]", got)
+	}
+	for what, ch := range map[string]chan error{"running": first, "queued": second} {
+		if err := <-ch; err != nil {
+			t.Errorf("the %s write: %v", what, err)
+		}
+	}
+	if c.writeConn != nil {
+		t.Error("the writer's connection is still held")
+	}
+	if _, err := c.commit(ctx, func(ctx context.Context, tx *sql.Tx, ch *change) error { return nil }); !errors.Is(err, ErrClosed) {
+		t.Errorf("write after Close: %v; want ErrClosed", err)
+	}
+	if err := s.Close(); err != nil {
+		t.Errorf("second Close: %v", err)
+	}
+}
+
+// waitFor polls cond until it holds, failing the test after 10 s.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// No more argon2 work runs at once than the store has slots, however many
+// callers hash and check.
+func TestArgonWorkIsBounded(t *testing.T) {
+	c := newCore(t)
+	c.opts.Argon = CheapArgon
+	var inFlight, most atomic.Int32
+	c.argonHook = func() {
+		n := inFlight.Add(1)
+		for m := most.Load(); n > m && !most.CompareAndSwap(m, n); m = most.Load() {
+		}
+		time.Sleep(time.Millisecond) // long enough for the others to pile up
+		inFlight.Add(-1)
+	}
+	slots := cap(c.argonSlots)
+	var wg sync.WaitGroup
+	for i := range 4 * slots {
+		wg.Go(func() {
+			if i%2 == 0 {
+				if _, err := c.hashPassword(context.Background(), "password123"); err != nil {
+					t.Error(err)
+				}
+			} else if _, err := c.checkPassword(context.Background(), "$argon2id$v=19$m=64,t=1,p=1$c2FsdHNhbHRzYWx0c2FsdA$Y2hlY2s", "x"); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if m := int(most.Load()); m < 1 || m > slots {
+		t.Errorf("%d argon2 computations at once; want 1 to %d", m, slots)
+	}
+	// A caller that gives up while waiting for a slot is let go.
+	for range slots {
+		c.argonSlots <- struct{}{}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := c.hashPassword(ctx, "password123"); !errors.Is(err, context.Canceled) {
+		t.Errorf("hash with every slot taken and ctx done: %v; want context.Canceled", err)
 	}
 }

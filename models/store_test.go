@@ -3,9 +3,11 @@ package models_test
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -204,5 +206,120 @@ func assertNoRawToken(t *testing.T, db *sql.DB, token string) {
 	}
 	if searched < 20 {
 		t.Fatalf("searched only %d columns", searched)
+	}
+}
+
+// A join hashes its password before it reaches the writer: while its hash
+// is held in the middle, an unrelated write goes through, and the join
+// still completes once the hash does.
+func TestJoinHashesOutsideTheWriter(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	ann := e.user("ann@example.com", "ann", true)
+	if _, _, err := e.store.Invitations.Create(ctx, ann.ID, "bob@example.com", "", 0); err != nil {
+		t.Fatal(err)
+	}
+	token := tokenOf(e.mint()[0])
+	hashing, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	models.SetArgonHook(e.store, func() {
+		once.Do(func() { close(hashing) })
+		<-release
+	})
+	t.Cleanup(func() {
+		select {
+		case <-release:
+		default:
+			close(release)
+		}
+	})
+	joined := make(chan error, 1)
+	go func() {
+		_, _, err := e.store.Invitations.Join(ctx, token, models.NewUser{
+			Email: "bob@example.com", Username: "bob", Password: "password123"})
+		joined <- err
+	}()
+	waitOrFail(t, "the join to start hashing", hashing)
+	other := make(chan error, 1)
+	go func() { other <- e.store.Users.SetName(ctx, ann.ID, "Ann") }()
+	select {
+	case err := <-other:
+		if err != nil {
+			t.Fatalf("unrelated write: %v", err)
+		}
+	case err := <-joined:
+		t.Fatalf("the join returned (%v) while its hash was held", err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("the unrelated write waited for the join's hash")
+	}
+	close(release)
+	if err := <-joined; err != nil {
+		t.Fatalf("join: %v", err)
+	}
+	if u, err := e.store.Users.GetByUsername(ctx, "bob"); err != nil || u.InvitedBy != ann.ID {
+		t.Errorf("bob = %+v, %v; want him invited by ann", u, err)
+	}
+}
+
+// A taken username or email is refused before any argon2 work, so replaying
+// one costs the server no hash; the link stays usable.
+func TestTakenNameCostsNoHash(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	ann := e.user("ann@example.com", "ann", true)
+	if _, _, err := e.store.Invitations.Create(ctx, ann.ID, "bob@example.com", "", 0); err != nil {
+		t.Fatal(err)
+	}
+	token := tokenOf(e.mint()[0])
+	var hashes atomic.Int32
+	models.SetArgonHook(e.store, func() { hashes.Add(1) })
+	for _, tc := range []struct {
+		name string
+		try  func() error
+		want error
+	}{
+		{"join as the inviter's username", func() error {
+			_, _, err := e.store.Invitations.Join(ctx, token, models.NewUser{Email: "bob@example.com", Username: "ANN", Password: "password123"})
+			return err
+		}, models.ErrDuplicateUsername},
+		{"join with a member's address", func() error {
+			_, _, err := e.store.Invitations.Join(ctx, token, models.NewUser{Email: " Ann@Example.com", Username: "bob", Password: "password123"})
+			return err
+		}, models.ErrDuplicateEmail},
+		{"api join as a taken username", func() error {
+			_, _, err := e.store.Invitations.JoinSettingPassword(ctx, token, models.NewUser{Username: "ann", Password: "password123"})
+			return err
+		}, models.ErrDuplicateUsername},
+		{"signup with a taken username", func() error {
+			_, err := e.store.Users.Create(ctx, models.NewUser{Email: "cid@example.com", Username: "ann", Password: "password123"})
+			return err
+		}, models.ErrDuplicateUsername},
+		{"setup once done", func() error {
+			_, err := e.store.Users.CreateFirst(ctx, models.NewUser{Email: "cid@example.com", Username: "cid", Password: "password123"})
+			return err
+		}, models.ErrSetupDone},
+	} {
+		if err := tc.try(); !errors.Is(err, tc.want) {
+			t.Errorf("%s: %v; want %v", tc.name, err, tc.want)
+		}
+	}
+	if n := hashes.Load(); n != 0 {
+		t.Errorf("%d argon2 computations for refused accounts; want 0", n)
+	}
+	if _, _, err := e.store.Invitations.Join(ctx, token, models.NewUser{Email: "bob@example.com", Username: "bob", Password: "password123"}); err != nil {
+		t.Fatalf("join after the refusals: %v", err)
+	}
+	if n := hashes.Load(); n != 1 {
+		t.Errorf("%d argon2 computations for one join; want 1", n)
+	}
+}
+
+// waitOrFail waits for ch to close, failing the test after 10 s.
+func waitOrFail(t *testing.T, what string, ch <-chan struct{}) {
+	t.Helper()
+	select {
+	case <-ch:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("timed out waiting for %s", what)
 	}
 }

@@ -170,7 +170,7 @@ func (m *Users) CheckResetToken(ctx context.Context, token string) (User, error)
 // token of the user dies with it. The reset also proves the address, since
 // only its owner could read the email.
 func (m *Users) ResetPassword(ctx context.Context, token, password string) (User, error) {
-	hash, err := hashPassword(m.opts.Argon, password)
+	hash, err := m.hashPassword(ctx, password)
 	if err != nil {
 		return User{}, err
 	}

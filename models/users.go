@@ -71,6 +71,30 @@ type NewUser struct {
 	Staff     bool
 	Superuser bool
 	Verified  bool // the address is already proven (setup, createuser, a kept invited address)
+	// passwordHash is Password hashed by prepareUser, before the write.
+	passwordHash string
+}
+
+// prepareUser readies nu for insertUser, outside the writer (the writer
+// contract, rule 3): a cheap read refuses an email or username already
+// taken, so that a replayed taken name costs no hash, and then the password
+// is hashed. The unique constraints inside the transaction still decide.
+func (c *core) prepareUser(ctx context.Context, nu *NewUser) error {
+	var email, username bool
+	if err := c.db.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM users WHERE email_key = ?),
+		EXISTS (SELECT 1 FROM users WHERE username = ?)`,
+		EmailKey(strings.TrimSpace(nu.Email)), NormalizeUsername(nu.Username)).Scan(&email, &username); err != nil {
+		return fmt.Errorf("models: taken check: %w", err)
+	}
+	switch {
+	case email:
+		return ErrDuplicateEmail
+	case username:
+		return ErrDuplicateUsername
+	}
+	var err error
+	nu.passwordHash, err = c.hashPassword(ctx, nu.Password)
+	return err
 }
 
 // userColumns reads a User from users joined with allocations (aliased a).
@@ -137,6 +161,9 @@ func (m *Users) Any(ctx context.Context) (bool, error) {
 // Create makes an account. Unless nu.Verified, a confirmation email is queued
 // in the same transaction.
 func (m *Users) Create(ctx context.Context, nu NewUser) (User, error) {
+	if err := m.prepareUser(ctx, &nu); err != nil {
+		return User{}, err
+	}
 	var u User
 	err := m.write(ctx, func(ctx context.Context, tx *sql.Tx, ch *change) error {
 		var err error
@@ -151,6 +178,15 @@ func (m *Users) Create(ctx context.Context, nu NewUser) (User, error) {
 // racing setups cannot both win.
 func (m *Users) CreateFirst(ctx context.Context, nu NewUser) (User, error) {
 	nu.Superuser, nu.Staff, nu.Verified = true, true, true
+	// Refused before hashing when it is plainly too late.
+	if any, err := m.Any(ctx); err != nil {
+		return User{}, err
+	} else if any {
+		return User{}, ErrSetupDone
+	}
+	if err := m.prepareUser(ctx, &nu); err != nil {
+		return User{}, err
+	}
 	var u User
 	err := m.write(ctx, func(ctx context.Context, tx *sql.Tx, ch *change) error {
 		var n int
@@ -179,9 +215,8 @@ const (
 // accepted) as joined independently.
 func insertUser(ctx context.Context, tx *sql.Tx, c *core, ch *change, nu NewUser, invitedBy, exceptInvitation int64) (User, error) {
 	email := strings.TrimSpace(nu.Email)
-	hash, err := hashPassword(c.opts.Argon, nu.Password)
-	if err != nil {
-		return User{}, err
+	if nu.passwordHash == "" {
+		return User{}, errors.New("models: insert user: password not hashed (prepareUser)")
 	}
 	now := c.now()
 	verified := sql.NullInt64{}
@@ -193,7 +228,7 @@ func insertUser(ctx context.Context, tx *sql.Tx, c *core, ch *change, nu NewUser
 		allocated, unlimited = 0, true
 	}
 	res, err := tx.ExecContext(ctx, insertUserSQL, email, EmailKey(email), NormalizeUsername(nu.Username),
-		strings.TrimSpace(nu.Name), hash, nu.Staff, nu.Superuser, verified, unix(now), invitedBy)
+		strings.TrimSpace(nu.Name), nu.passwordHash, nu.Staff, nu.Superuser, verified, unix(now), invitedBy)
 	if err != nil {
 		var se sqlite3.Error
 		if errors.As(err, &se) && se.ExtendedCode == sqlite3.ErrConstraintUnique {
@@ -232,13 +267,17 @@ func (m *Users) Authenticate(ctx context.Context, login, password string) (User,
 	if errors.Is(err, ErrNoRecord) {
 		// Spend the same time as a real check so response times do not tell
 		// which accounts exist.
-		checkPassword(m.dummyHash(), password)
+		if _, err := m.checkPassword(ctx, m.dummyHash(), password); err != nil {
+			return User{}, err
+		}
 		return User{}, ErrInvalidCredentials
 	}
 	if err != nil {
 		return User{}, err
 	}
-	if !checkPassword(u.passwordHash, password) {
+	if ok, err := m.checkPassword(ctx, u.passwordHash, password); err != nil {
+		return User{}, err
+	} else if !ok {
 		return User{}, ErrInvalidCredentials
 	}
 	return u, nil
@@ -255,12 +294,12 @@ func (m *Users) CheckPassword(ctx context.Context, id int64, password string) (b
 	if err != nil {
 		return false, err
 	}
-	return checkPassword(u.passwordHash, password), nil
+	return m.checkPassword(ctx, u.passwordHash, password)
 }
 
 // SetPassword replaces the user's password.
 func (m *Users) SetPassword(ctx context.Context, id int64, password string) error {
-	hash, err := hashPassword(m.opts.Argon, password)
+	hash, err := m.hashPassword(ctx, password)
 	if err != nil {
 		return err
 	}
