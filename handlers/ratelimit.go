@@ -1,47 +1,93 @@
 package handlers
 
 import (
+	"crypto/sha256"
+	"net/http"
 	"sync"
 	"time"
+
+	"github.com/beckon-app/beckon/models"
 )
 
 // limiter counts events per key in a sliding window kept in memory; it guards
 // sign-in, where the count must not survive in the database an attacker fills.
+// Keys are kept as their SHA-256, so a key as long as a form allows (a typed
+// login can be 64 KB) costs the map 32 bytes.
 type limiter struct {
 	mu     sync.Mutex
 	limit  int
 	window time.Duration
-	hits   map[string][]time.Time
+	hits   map[[sha256.Size]byte][]time.Time
 	swept  time.Time
 }
 
+// newLimiter allows limit events per key in window; a limit of 0 or less
+// gives nil, a limiter that allows everything.
 func newLimiter(limit int, window time.Duration) *limiter {
-	return &limiter{limit: limit, window: window, hits: map[string][]time.Time{}}
+	if limit <= 0 {
+		return nil
+	}
+	return &limiter{limit: limit, window: window, hits: map[[sha256.Size]byte][]time.Time{}}
 }
 
 // allow records one event for key and reports whether it is within the limit,
 // and if not, how long until it would be.
 func (l *limiter) allow(key string, now time.Time) (bool, time.Duration) {
+	if l == nil {
+		return true, 0
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.sweep(now)
-	recent := l.recent(key, now)
+	k := sha256.Sum256([]byte(key))
+	recent := l.recent(k, now)
 	if len(recent) >= l.limit {
 		return false, recent[0].Add(l.window).Sub(now)
 	}
-	l.hits[key] = append(recent, now)
+	l.hits[k] = append(recent, now)
 	return true, 0
 }
 
-// reset forgets key (after a successful sign-in).
-func (l *limiter) reset(key string) {
+// spent reports, without recording anything, whether key has used up the
+// window's events, and if so how long until one frees. With record, the
+// limiter counts only failures: check spent first, then record a failure.
+func (l *limiter) spent(key string, now time.Time) (bool, time.Duration) {
+	if l == nil {
+		return false, 0
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	delete(l.hits, key)
+	recent := l.recent(sha256.Sum256([]byte(key)), now)
+	if len(recent) >= l.limit {
+		return true, recent[0].Add(l.window).Sub(now)
+	}
+	return false, 0
 }
 
-func (l *limiter) recent(key string, now time.Time) []time.Time {
-	hits := l.hits[key]
+// record counts one event for key whether or not it is within the limit.
+func (l *limiter) record(key string, now time.Time) {
+	if l == nil {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.sweep(now)
+	k := sha256.Sum256([]byte(key))
+	l.hits[k] = append(l.recent(k, now), now)
+}
+
+// reset forgets key (after a successful sign-in or a password reset).
+func (l *limiter) reset(key string) {
+	if l == nil {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	delete(l.hits, sha256.Sum256([]byte(key)))
+}
+
+func (l *limiter) recent(k [sha256.Size]byte, now time.Time) []time.Time {
+	hits := l.hits[k]
 	i := 0
 	for i < len(hits) && !hits[i].After(now.Add(-l.window)) {
 		i++
@@ -60,4 +106,26 @@ func (l *limiter) sweep(now time.Time) {
 			delete(l.hits, k)
 		}
 	}
+}
+
+// joinRateMessage is the answer to a client address over BECKON_JOIN_RATE.
+const joinRateMessage = "Too many sign-up attempts from your network. Try again in a few minutes."
+
+// allowJoin counts one sign-up attempt (POST /join, /signup, the API's join,
+// and any later way of asking to join, such as /request) from the client's
+// address, and reports whether it is within BECKON_JOIN_RATE. When it is
+// not, it has answered 429 with Retry-After, a page or, with api, JSON with
+// the code rate_limited.
+func (h *Handler) allowJoin(w http.ResponseWriter, r *http.Request, api bool) bool {
+	ok, wait := h.joinByIP.allow(h.clientIP(r), time.Now())
+	if ok {
+		return true
+	}
+	err := &models.RateLimitError{Reason: joinRateMessage, RetryAfter: int(wait.Seconds()) + 1}
+	if api {
+		h.apiFail(w, r, err, models.Facts{})
+		return false
+	}
+	h.fail(w, r, err, models.Facts{})
+	return false
 }
