@@ -12,13 +12,16 @@ import (
 // limiter counts events per key in a sliding window kept in memory; it guards
 // sign-in, where the count must not survive in the database an attacker fills.
 // Keys are kept as their SHA-256, so a key as long as a form allows (a typed
-// login can be 64 KB) costs the map 32 bytes.
+// login can be 64 KB) costs the map 32 bytes, and at most maxLimiterKeys
+// are kept, so a flood of distinct keys cannot grow it without bound.
 type limiter struct {
 	mu     sync.Mutex
 	limit  int
 	window time.Duration
 	hits   map[[sha256.Size]byte][]time.Time
 	swept  time.Time
+	// fullSweep is when a full map last dropped its idle keys.
+	fullSweep time.Time
 }
 
 // newLimiter allows limit events per key in window; a limit of 0 or less
@@ -44,7 +47,7 @@ func (l *limiter) allow(key string, now time.Time) (bool, time.Duration) {
 	if len(recent) >= l.limit {
 		return false, recent[0].Add(l.window).Sub(now)
 	}
-	l.hits[k] = append(recent, now)
+	l.add(k, recent, now)
 	return true, 0
 }
 
@@ -73,7 +76,30 @@ func (l *limiter) record(key string, now time.Time) {
 	defer l.mu.Unlock()
 	l.sweep(now)
 	k := sha256.Sum256([]byte(key))
-	l.hits[k] = append(l.recent(k, now), now)
+	l.add(k, l.recent(k, now), now)
+}
+
+// maxLimiterKeys bounds the keys one limiter keeps (about 100 bytes each).
+const maxLimiterKeys = 100_000
+
+// add records an event at now for k, whose recent events are recent. A new
+// key in a full map first makes room: idle keys go (at most once a second,
+// as that reads every key), then random ones. Random eviction gives a flood
+// little: it would take tens of thousands of new keys to free one given key.
+func (l *limiter) add(k [sha256.Size]byte, recent []time.Time, now time.Time) {
+	if _, ok := l.hits[k]; !ok && len(l.hits) >= maxLimiterKeys {
+		if now.Sub(l.fullSweep) >= time.Second {
+			l.fullSweep = now
+			l.dropIdle(now)
+		}
+		for victim := range l.hits {
+			if len(l.hits) < maxLimiterKeys {
+				break
+			}
+			delete(l.hits, victim)
+		}
+	}
+	l.hits[k] = append(recent, now)
 }
 
 // reset forgets key (after a successful sign-in or a password reset).
@@ -101,6 +127,10 @@ func (l *limiter) sweep(now time.Time) {
 		return
 	}
 	l.swept = now
+	l.dropIdle(now)
+}
+
+func (l *limiter) dropIdle(now time.Time) {
 	for k := range l.hits {
 		if len(l.recent(k, now)) == 0 {
 			delete(l.hits, k)

@@ -31,6 +31,16 @@ func TestEmailKeyIsASCIIOnly(t *testing.T) {
 	}
 }
 
+// Usernames fold ASCII letters only: a Kelvin sign is refused, not "k".
+func TestNormalizeUsernameIsASCIIOnly(t *testing.T) {
+	if got := models.NormalizeUsername(" Kate_1 "); got != "kate_1" {
+		t.Errorf("NormalizeUsername = %q; want kate_1", got)
+	}
+	if got := models.NormalizeUsername("\u212Aate"); models.ValidUsername(got) {
+		t.Errorf("NormalizeUsername(Kelvin sign + ate) = %q, a valid username", got)
+	}
+}
+
 // An address holding control or format characters is not valid; other
 // Unicode letters still are.
 func TestValidEmailRefusesHiddenCharacters(t *testing.T) {

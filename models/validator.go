@@ -32,8 +32,10 @@ func (v *Validator) Valid() bool { return len(v.Errors) == 0 }
 // ASCII A-Z lower-cased and nothing else changed. Unicode case mapping would
 // fold look-alikes onto real addresses (U+212A KELVIN SIGN lower-cases to
 // "k"), letting an account for one squat the other's address.
-func EmailKey(email string) string {
-	s := strings.TrimSpace(email)
+func EmailKey(email string) string { return asciiLower(strings.TrimSpace(email)) }
+
+// asciiLower is s with A-Z lower-cased and every other byte kept.
+func asciiLower(s string) string {
 	for i := 0; i < len(s); i++ {
 		if c := s[i]; c >= 'A' && c <= 'Z' {
 			b := []byte(s)
@@ -95,8 +97,10 @@ func CheckEmail(v *Validator, field, email string) {
 	v.Check(ValidEmail(email), field, "Enter a valid email address.")
 }
 
-// NormalizeUsername trims and lower-cases a typed username.
-func NormalizeUsername(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
+// NormalizeUsername trims a typed username and lower-cases its ASCII
+// letters; like EmailKey it folds nothing else, so "\u212Aate" is refused
+// rather than taken for "kate".
+func NormalizeUsername(s string) string { return asciiLower(strings.TrimSpace(s)) }
 
 // ValidUsername reports whether s is 3 to 30 of a-z, 0-9, _ and -.
 func ValidUsername(s string) bool {
