@@ -70,6 +70,11 @@ func (h *Handler) passwordForgotPost(w http.ResponseWriter, r *http.Request) {
 		h.badForm(w, r)
 		return
 	}
+	now := time.Now()
+	if ok, wait := h.forgotByIP.allow(h.clientIP(r), now); !ok {
+		h.tooMany(w, r, int(wait.Seconds())+1, "Too many password reset requests from your network. Try again in a few minutes.")
+		return
+	}
 	form := views.EmailForm{Email: strings.TrimSpace(r.PostForm.Get("email"))}
 	var v models.Validator
 	models.CheckEmail(&v, "email", form.Email)
@@ -78,7 +83,7 @@ func (h *Handler) passwordForgotPost(w http.ResponseWriter, r *http.Request) {
 		h.render(w, r, http.StatusUnprocessableEntity, views.ForgotPasswordPage(h.layout(r, "Reset your password"), form, false))
 		return
 	}
-	if ok, wait := h.mailByAddress.allow("reset:"+models.EmailKey(form.Email), time.Now()); !ok {
+	if ok, wait := h.mailByAddress.allow("reset:"+models.EmailKey(form.Email), now); !ok {
 		h.tooMany(w, r, int(wait.Seconds())+1, "We already sent several reset emails to this address. Try again later.")
 		return
 	}
@@ -139,5 +144,8 @@ func (h *Handler) passwordResetPost(w http.ResponseWriter, r *http.Request) {
 		h.serverError(w, r, err)
 		return
 	}
+	// Proving the address ends a lockout of failed sign-ins: the owner
+	// can sign in again, whoever spent the budget.
+	h.loginByAccount.reset(userLoginKey(u.ID))
 	h.welcome(w, r, u, "Your password is changed and you are signed in.")
 }

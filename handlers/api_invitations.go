@@ -74,6 +74,9 @@ type apiJoinRequest struct {
 // password and joins with the invited address (the drf-simple-invite flow).
 // The token is the credential; no bearer token is needed.
 func (h *Handler) apiInviteJoin(w http.ResponseWriter, r *http.Request) {
+	if !h.allowJoin(w, r, true) {
+		return
+	}
 	token := r.PathValue("token")
 	inv, err := h.store.Invitations.LookupToken(r.Context(), token)
 	if err != nil {

@@ -188,7 +188,8 @@ func TestAPIMe(t *testing.T) {
 }
 
 func TestAPIInviteAnswers(t *testing.T) {
-	app := newTestApp(t, withAllocation(2), withRates(3, 0))
+	// The member and duplicate refusals count towards the hourly limit too.
+	app := newTestApp(t, withAllocation(2), withRates(5, 0))
 	ann := app.user("ann@example.com", "ann", true)
 	una := app.user("una@example.com", "una", false)
 	app.user("member@example.com", "member", true)

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -20,8 +21,9 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	h.render(w, r, http.StatusOK, views.LoginPage(h.layout(r, "Sign in"), views.LoginForm{Next: r.URL.Query().Get("next")}))
 }
 
-// loginPost handles POST /login. Every failure gets the same message; attempts
-// are limited per client address and per account.
+// loginPost handles POST /login. Every failure gets the same message.
+// Attempts are limited per client address (every attempt counts) and per
+// account (failures count, until a sign-in or a password reset clears them).
 func (h *Handler) loginPost(w http.ResponseWriter, r *http.Request) {
 	if err := r.ParseForm(); err != nil {
 		h.badForm(w, r)
@@ -30,17 +32,22 @@ func (h *Handler) loginPost(w http.ResponseWriter, r *http.Request) {
 	form := views.LoginForm{Login: strings.TrimSpace(r.PostForm.Get("login")), Next: r.PostForm.Get("next")}
 	password := r.PostForm.Get("password")
 	now := time.Now()
-	if ok, wait := h.loginByIP.allow(clientIP(r), now); !ok {
+	if ok, wait := h.loginByIP.allow(h.clientIP(r), now); !ok {
 		h.tooMany(w, r, int(wait.Seconds())+1, "Too many sign-in attempts from your network. Try again in a few minutes.")
 		return
 	}
-	accountKey := models.EmailKey(form.Login)
-	if ok, wait := h.loginByAccount.allow(accountKey, now); !ok {
-		h.tooMany(w, r, int(wait.Seconds())+1, "Too many sign-in attempts for this account. Try again in a few minutes.")
+	accountKey, err := h.loginAccountKey(r, form.Login)
+	if err != nil {
+		h.serverError(w, r, err)
+		return
+	}
+	if spent, wait := h.loginByAccount.spent(accountKey, now); spent {
+		h.tooMany(w, r, int(wait.Seconds())+1, "Too many sign-in attempts for this account. Try again in a few minutes, or reset your password.")
 		return
 	}
 	u, err := h.store.Users.Authenticate(r.Context(), form.Login, password)
 	if errors.Is(err, models.ErrInvalidCredentials) {
+		h.loginByAccount.record(accountKey, now)
 		form.Error = models.ErrInvalidCredentials.Message
 		h.render(w, r, http.StatusUnprocessableEntity, views.LoginPage(h.layout(r, "Sign in"), form))
 		return
@@ -56,6 +63,23 @@ func (h *Handler) loginPost(w http.ResponseWriter, r *http.Request) {
 	}
 	redirect(w, r, safeNext(form.Next))
 }
+
+// loginAccountKey is the per-account sign-in limit's key for a typed login:
+// the user's id when it names one, so that signing in by email and by
+// username share one budget, and otherwise the login's normalised form.
+func (h *Handler) loginAccountKey(r *http.Request, login string) (string, error) {
+	u, err := h.store.Users.GetByLogin(r.Context(), login)
+	if errors.Is(err, models.ErrNoRecord) {
+		return "login:" + models.EmailKey(login), nil
+	}
+	if err != nil {
+		return "", err
+	}
+	return userLoginKey(u.ID), nil
+}
+
+// userLoginKey is the per-account sign-in limit's key for a known user.
+func userLoginKey(id int64) string { return "user:" + strconv.FormatInt(id, 10) }
 
 // signIn starts a session for u with a fresh token (against session fixation).
 func (h *Handler) signIn(r *http.Request, u models.User) error {
@@ -105,6 +129,9 @@ func (h *Handler) signup(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) signupPost(w http.ResponseWriter, r *http.Request) {
 	if !h.cfg.SignupOpen {
 		h.fail(w, r, errInviteOnly, models.Facts{})
+		return
+	}
+	if !h.allowJoin(w, r, false) {
 		return
 	}
 	nu, form, ok := h.decodeSignup(w, r)

@@ -5,6 +5,7 @@ package handlers
 
 import (
 	"log/slog"
+	"net/netip"
 	"time"
 
 	"github.com/alexedwards/scs/v2"
@@ -21,6 +22,16 @@ type Config struct {
 	LoginPerIP      int
 	LoginPerAccount int
 	LoginWindow     time.Duration
+	// TrustedProxies are the networks whose X-Forwarded-For is believed
+	// (BECKON_TRUSTED_PROXIES); empty, the header is ignored.
+	TrustedProxies []netip.Prefix
+	// JoinRate is how many sign-up attempts one client address may make in
+	// JoinWindow (BECKON_JOIN_RATE); 0 turns the limit off.
+	JoinRate   int
+	JoinWindow time.Duration
+	// ForgotPerIP bounds the password reset requests one client address may
+	// make in 15 minutes (0: 10).
+	ForgotPerIP int
 }
 
 // Handler holds every dependency of the HTTP layer.
@@ -30,11 +41,18 @@ type Handler struct {
 	sessions *scs.SessionManager
 	cfg      Config
 
-	loginByIP      *limiter
+	loginByIP *limiter
+	// loginByAccount counts failed sign-ins per account: the user id once
+	// the typed login names a user, so email and username share a budget.
 	loginByAccount *limiter
 	// mailByAddress bounds the emails a visitor can make the site send to
 	// one address (password resets, confirmation resends).
 	mailByAddress *limiter
+	// forgotByIP bounds the reset requests of one client address, so that
+	// distinct addresses cannot be sprayed (each adds a mailByAddress key).
+	forgotByIP *limiter
+	// joinByIP counts sign-up attempts per client address (nil: no limit).
+	joinByIP *limiter
 }
 
 // New builds the Handler.
@@ -48,6 +66,12 @@ func New(logger *slog.Logger, store *models.Store, sessions *scs.SessionManager,
 	if cfg.LoginWindow <= 0 {
 		cfg.LoginWindow = 15 * time.Minute
 	}
+	if cfg.JoinWindow <= 0 {
+		cfg.JoinWindow = 15 * time.Minute
+	}
+	if cfg.ForgotPerIP <= 0 {
+		cfg.ForgotPerIP = 10
+	}
 	return &Handler{
 		logger:         logger,
 		store:          store,
@@ -56,6 +80,8 @@ func New(logger *slog.Logger, store *models.Store, sessions *scs.SessionManager,
 		loginByIP:      newLimiter(cfg.LoginPerIP, cfg.LoginWindow),
 		loginByAccount: newLimiter(cfg.LoginPerAccount, cfg.LoginWindow),
 		mailByAddress:  newLimiter(5, time.Hour),
+		forgotByIP:     newLimiter(cfg.ForgotPerIP, 15*time.Minute),
+		joinByIP:       newLimiter(cfg.JoinRate, cfg.JoinWindow),
 	}
 }
 

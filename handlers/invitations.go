@@ -84,7 +84,14 @@ func (h *Handler) inviteRefused(w http.ResponseWriter, r *http.Request, u models
 	if field, msg, status, ok := fieldError(err, facts, "email", "note"); ok {
 		form.Errors = views.FieldErrors{field: msg}
 		if errors.Is(err, models.ErrNoInvitesLeft) {
-			u.Allocation, _ = h.store.Users.Allocation(r.Context(), u.ID)
+			// The form becomes the sentence "You have no invitations
+			// left.", unless an invitation came back meanwhile.
+			if alloc, err := h.store.Users.Allocation(r.Context(), u.ID); err == nil {
+				u.Allocation = alloc
+				if !alloc.CanInvite() {
+					form = views.InviteForm{}
+				}
+			}
 		}
 		h.inviteFormAgain(w, r, status, u, form)
 		return

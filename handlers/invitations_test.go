@@ -106,7 +106,7 @@ func TestInviteRateLimitAnswers429(t *testing.T) {
 	c.post("/invitations", invite("a@example.com", ""))
 	c.post("/invitations", invite("b@example.com", ""))
 	res := c.post("/invitations", invite("c@example.com", ""), htmx...)
-	expect(t, "third in an hour", res, http.StatusTooManyRequests, "You have sent 2 invitations in the last hour.")
+	expect(t, "third in an hour", res, http.StatusTooManyRequests, "You have sent or tried 2 invitations in the last hour.")
 	if res.header.Get("Retry-After") == "" {
 		t.Error("no Retry-After")
 	}

@@ -30,6 +30,9 @@ func (h *Handler) joinShow(w http.ResponseWriter, r *http.Request) {
 // member signed in.
 func (h *Handler) joinPost(w http.ResponseWriter, r *http.Request) {
 	tokenPageHeaders(w)
+	if !h.allowJoin(w, r, false) {
+		return
+	}
 	token := r.PathValue("token")
 	inv, err := h.store.Invitations.LookupToken(r.Context(), token)
 	if err != nil {

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
 	"time"
@@ -192,14 +194,68 @@ func safeNext(next string) string {
 	return next
 }
 
-// clientIP is the address the connection came from. Beckon does not trust
-// X-Forwarded-For: behind a proxy, run it with the proxy setting RemoteAddr.
-func clientIP(r *http.Request) string {
+// clientIP is the address of the client that made r. With no trusted proxy
+// it is the connection's address, and X-Forwarded-For is ignored: anyone can
+// write that header. When the connection comes from a trusted proxy, it is
+// the rightmost X-Forwarded-For entry outside the trusted networks: each
+// proxy appends the address it was reached from, so entries to the left of
+// that one may be the client's own inventions. If every entry is trusted the
+// leftmost is the client; an entry that is no address ends the walk there,
+// at the last address read.
+func (h *Handler) clientIP(r *http.Request) string {
 	host := r.RemoteAddr
-	if i := strings.LastIndexByte(host, ':'); i > 0 {
-		host = host[:i]
+	if hp, _, err := net.SplitHostPort(host); err == nil {
+		host = hp
 	}
-	return strings.Trim(host, "[]")
+	peer, err := netip.ParseAddr(host)
+	if err != nil {
+		return host
+	}
+	peer = peer.Unmap().WithZone("")
+	if !h.trusted(peer) {
+		return peer.String()
+	}
+	client := peer
+	hops := r.Header.Values("X-Forwarded-For")
+	for i := len(hops) - 1; i >= 0; i-- {
+		entries := strings.Split(hops[i], ",")
+		for j := len(entries) - 1; j >= 0; j-- {
+			a, ok := forwardedAddr(entries[j])
+			if !ok {
+				return client.String()
+			}
+			client = a
+			if !h.trusted(a) {
+				return a.String()
+			}
+		}
+	}
+	return client.String()
+}
+
+// trusted reports whether a is inside one of the trusted proxy networks.
+func (h *Handler) trusted(a netip.Addr) bool {
+	for _, p := range h.cfg.TrustedProxies {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// forwardedAddr reads one X-Forwarded-For entry: an address, or (as some
+// proxies write it) an address with a port.
+func forwardedAddr(s string) (netip.Addr, bool) {
+	s = strings.TrimSpace(s)
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		ap, err := netip.ParseAddrPort(s)
+		if err != nil {
+			return netip.Addr{}, false
+		}
+		a = ap.Addr()
+	}
+	return a.Unmap().WithZone(""), true
 }
 
 // slogLevelFor is the level a request with status is logged at.

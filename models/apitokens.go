@@ -26,6 +26,7 @@ type APIToken struct {
 func CheckTokenName(v *Validator, field, name string) {
 	v.Check(name != "", field, "Give the token a name, such as the program that will use it.")
 	v.Check(utf8.RuneCountInString(name) <= 60, field, "Use at most 60 characters.")
+	v.Check(PlainLine(name), field, hiddenMessage)
 }
 
 // lastUsedEvery is how stale last_used_at may get: recording every use would

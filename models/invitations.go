@@ -83,6 +83,7 @@ func (inv Invitation) CanResendAt() time.Time {
 func CheckInvitation(v *Validator, email, note string) {
 	CheckEmail(v, "email", email)
 	v.Check(utf8.RuneCountInString(note) <= MaxNoteLength, "note", fmt.Sprintf("Keep the note to %d characters.", MaxNoteLength))
+	v.Check(PlainText(note), "note", hiddenMessage)
 }
 
 // invitationSelect reads an Invitation; its one parameter is the current time,
@@ -255,7 +256,12 @@ func (m *Invitations) CreateFrom(ctx context.Context, inviter User, email, note 
 		CreatedAt: now, SentAt: now, ExpiresAt: now.Add(expiresIn)}
 	mail := m.opts.Composer.Invitation(inv, inviter)
 	var alloc Allocation
+	// A refusal for an address already a member or already invited is the
+	// job's outcome rather than its error: the write commits the refusal's
+	// record, which counts towards the hourly limit (see checkInviterRate).
+	var refused error
 	err := m.write(ctx, func(ctx context.Context, tx *sql.Tx, ch *change) error {
+		refused = nil
 		// One look answers the member and duplicate checks, and whether the
 		// inviter has overdue invitations: those read as expired already,
 		// so they neither count as a duplicate nor hold an invitation, and
@@ -273,17 +279,24 @@ func (m *Invitations) CreateFrom(ctx context.Context, inviter User, email, note 
 				return err
 			}
 		}
+		// The inviter's hourly limit comes before the member and duplicate
+		// answers, against SPEC 5's order: once the hour's attempts are
+		// spent, every address gets the same 429, so the form cannot be
+		// used to learn who is registered.
+		if err := m.checkInviterRate(ctx, tx, now, inviterID); err != nil {
+			return err
+		}
 		switch {
 		case member:
-			return ErrAlreadyMember
+			refused = ErrAlreadyMember
 		case invited:
-			return ErrAlreadyInvited
+			refused = ErrAlreadyInvited
+		}
+		if refused != nil {
+			return m.recordRefusal(ctx, tx, now, inviterID, refused)
 		}
 		var err error
 		if alloc, err = takeInvitation(ctx, tx, inviterID); err != nil {
-			return err
-		}
-		if err := m.checkInviterRate(ctx, tx, now, inviterID); err != nil {
 			return err
 		}
 		if err := m.checkRecipientRate(ctx, tx, now, key); err != nil {
@@ -298,10 +311,40 @@ func (m *Invitations) CreateFrom(ctx context.Context, inviter User, email, note 
 		}
 		return record(ctx, tx, ch, Event{Kind: EventInviteSent, UserID: inviterID, At: now, Invitation: &inv})
 	})
+	if err == nil {
+		err = refused
+	}
 	if err != nil {
 		return Invitation{}, Allocation{}, err
 	}
 	return inv, alloc, nil
+}
+
+const (
+	insertRefusalSQL = `INSERT INTO invite_refusals (inviter_id, reason, created_at) VALUES (?, ?, ?)`
+	// Refusals older than the hour count for nothing: each new one clears
+	// the inviter's old ones, so the table holds about an hour of them.
+	pruneRefusalsSQL = `DELETE FROM invite_refusals WHERE inviter_id = ? AND created_at <= ?`
+)
+
+// recordRefusal keeps an invitation refused for reason (ErrAlreadyMember or
+// ErrAlreadyInvited), to be counted by checkInviterRate. With no inviter
+// limit there is nothing to count it against.
+func (m *Invitations) recordRefusal(ctx context.Context, tx *sql.Tx, now time.Time, inviterID int64, reason error) error {
+	if m.opts.InviteRate <= 0 {
+		return nil
+	}
+	code := "already_member"
+	if errors.Is(reason, ErrAlreadyInvited) {
+		code = "already_invited"
+	}
+	if _, err := tx.ExecContext(ctx, pruneRefusalsSQL, inviterID, unix(now.Add(-time.Hour))); err != nil {
+		return fmt.Errorf("models: prune invitation refusals: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, insertRefusalSQL, inviterID, code, unix(now)); err != nil {
+		return fmt.Errorf("models: record invitation refusal: %w", err)
+	}
+	return nil
 }
 
 // takeInvitation takes one invitation from the user's allowance, or fails
@@ -321,27 +364,36 @@ func takeInvitation(ctx context.Context, tx *sql.Tx, userID int64) (Allocation, 
 	return a, nil
 }
 
+// inviterRateSQL reads the inviter's latest attempts of the last hour: the
+// invitations sent and the refusals recorded (?1 inviter, ?2 the limit, ?3
+// an hour ago). The limit is reached when the latest limit attempts all fall
+// within the hour; then the oldest of them leaving the hour frees one.
+// Reading just those few, through each table's (inviter, id) index, stays
+// cheap however many were made.
+const inviterRateSQL = `SELECT count(*), min(t) FROM (
+		SELECT t FROM (SELECT created_at AS t FROM invitations WHERE inviter_id = ?1 ORDER BY id DESC LIMIT ?2)
+		UNION ALL
+		SELECT t FROM (SELECT created_at AS t FROM invite_refusals WHERE inviter_id = ?1 ORDER BY id DESC LIMIT ?2)
+		ORDER BY t DESC LIMIT ?2)
+	WHERE t > ?3`
+
+// checkInviterRate applies the per-inviter hourly limit, which counts the
+// invitations sent and those refused as already a member or already invited.
 func (m *Invitations) checkInviterRate(ctx context.Context, tx *sql.Tx, now time.Time, inviterID int64) error {
 	limit := m.opts.InviteRate
 	if limit <= 0 {
 		return nil
 	}
-	// The limit is reached when the inviter's latest limit invitations all
-	// fall within the hour; then the oldest of them leaving the hour frees
-	// one. Reading just those few stays cheap however many were sent.
-	since := unix(now.Add(-time.Hour))
 	var n int
 	var oldest sql.NullInt64
-	if err := tx.QueryRowContext(ctx, `SELECT count(*), min(created_at)
-		FROM (SELECT created_at FROM invitations WHERE inviter_id = ? ORDER BY id DESC LIMIT ?) WHERE created_at > ?`,
-		inviterID, limit, since).Scan(&n, &oldest); err != nil {
+	if err := tx.QueryRowContext(ctx, inviterRateSQL, inviterID, limit, unix(now.Add(-time.Hour))).Scan(&n, &oldest); err != nil {
 		return fmt.Errorf("models: inviter rate: %w", err)
 	}
 	if n < limit {
 		return nil
 	}
 	return &RateLimitError{
-		Reason:     fmt.Sprintf("You have sent %d invitations in the last hour. Try again later.", n),
+		Reason:     fmt.Sprintf("You have sent or tried %d invitations in the last hour. Try again later.", n),
 		RetryAfter: retryAfter(now, oldest, time.Hour),
 	}
 }

@@ -376,7 +376,7 @@ func TestInviterRateLimitSlides(t *testing.T) {
 	if rl.RetryAfter < 10*60 || rl.RetryAfter > 10*60+1 {
 		t.Errorf("Retry-After %d s; want about 600 (the first leaves the hour in 10 minutes)", rl.RetryAfter)
 	}
-	if want := "You have sent 3 invitations in the last hour. Try again later."; rl.Reason != want {
+	if want := "You have sent or tried 3 invitations in the last hour. Try again later."; rl.Reason != want {
 		t.Errorf("reason %q; want %q", rl.Reason, want)
 	}
 	e.clock.Advance(10*time.Minute + time.Second)

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/mail"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
@@ -26,6 +27,8 @@ type config struct {
 	MailFrom          string
 	InviteRate        int
 	RecipientRate     int
+	TrustedProxies    []netip.Prefix
+	JoinRate          int
 }
 
 // setting is one configuration value: its variable, flag and default.
@@ -45,6 +48,8 @@ var settings = []setting{
 	{"BECKON_MAIL_FROM", "mail-from", "Beckon <no-reply@localhost>", "sender of the site's emails"},
 	{"BECKON_INVITE_RATE", "invite-rate", "20", "invitations one member may send an hour; 0 for no limit"},
 	{"BECKON_RECIPIENT_RATE", "recipient-rate", "3", "invitation emails one address may receive a day; 0 for no limit"},
+	{"BECKON_TRUSTED_PROXIES", "trusted-proxies", "", "comma-separated CIDRs of reverse proxies whose X-Forwarded-For is believed; empty ignores the header"},
+	{"BECKON_JOIN_RATE", "join-rate", "20", "sign-up attempts one client address may make in 15 minutes; 0 for no limit"},
 }
 
 // parseConfig reads the environment through getenv, then the flags in args,
@@ -111,7 +116,7 @@ func parseConfig(name string, args []string, getenv func(string) string, stderr 
 	for _, r := range []struct {
 		env string
 		dst *int
-	}{{"BECKON_INVITE_RATE", &c.InviteRate}, {"BECKON_RECIPIENT_RATE", &c.RecipientRate}} {
+	}{{"BECKON_INVITE_RATE", &c.InviteRate}, {"BECKON_RECIPIENT_RATE", &c.RecipientRate}, {"BECKON_JOIN_RATE", &c.JoinRate}} {
 		n, err := strconv.Atoi(get(r.env))
 		if err != nil || n < 0 {
 			bad(r.env, "must be a whole number, 0 or more (0 turns the limit off)")
@@ -119,10 +124,44 @@ func parseConfig(name string, args []string, getenv func(string) string, stderr 
 		}
 		*r.dst = n
 	}
+	if ps, err := parseProxies(get("BECKON_TRUSTED_PROXIES")); err != nil {
+		bad("BECKON_TRUSTED_PROXIES", err.Error())
+	} else {
+		c.TrustedProxies = ps
+	}
 	if len(errs) > 0 {
 		return config{}, nil, usageError{fmt.Errorf("bad configuration:\n  %s", strings.Join(errs, "\n  "))}
 	}
 	return c, fs.Args(), nil
+}
+
+// parseProxies reads a comma-separated list of CIDRs. A bare address is
+// taken as the one-address network (/32 or /128).
+func parseProxies(list string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, item := range strings.Split(list, ",") {
+		item = strings.TrimSpace(item)
+		if item == "" {
+			continue
+		}
+		p, err := netip.ParsePrefix(item)
+		if err != nil {
+			a, aerr := netip.ParseAddr(item)
+			if aerr != nil || a.Zone() != "" {
+				return nil, fmt.Errorf("%q is not a CIDR (for example 10.0.0.0/8, 127.0.0.1/32 or fd00::/8)", item)
+			}
+			p = netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen())
+		}
+		if p.Addr().Is4In6() {
+			// ::ffff:10.0.0.0/104 means 10.0.0.0/8: client addresses are compared unmapped.
+			if p.Bits() < 96 {
+				return nil, fmt.Errorf("%q is not a CIDR of IPv4-mapped addresses", item)
+			}
+			p = netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96)
+		}
+		out = append(out, p.Masked())
+	}
+	return out, nil
 }
 
 func lookup(getenv func(string) string, key string) (string, bool) {

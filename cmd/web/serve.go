@@ -49,9 +49,11 @@ func serve(ctx context.Context, env *environment, name string, args []string) er
 	defer store.StopCleanup()
 	sessions := handlers.NewSessionManager(store, strings.HasPrefix(cfg.BaseURL, "https://"))
 	h := handlers.New(logger, app.store, sessions, handlers.Config{
-		SiteName:   cfg.SiteName,
-		BaseURL:    cfg.BaseURL,
-		SignupOpen: cfg.Signup == "open",
+		SiteName:       cfg.SiteName,
+		BaseURL:        cfg.BaseURL,
+		SignupOpen:     cfg.Signup == "open",
+		TrustedProxies: cfg.TrustedProxies,
+		JoinRate:       cfg.JoinRate,
 	})
 
 	srv := &http.Server{
