@@ -48,4 +48,8 @@ func openApp(ctx context.Context, cfg config, logger *slog.Logger) (*app, error)
 	return &app{db: db, store: store}, nil
 }
 
-func (a *app) close() { a.db.Close() }
+// close lets queued writes finish, then closes the database.
+func (a *app) close() {
+	a.store.Close()
+	a.db.Close()
+}
