@@ -49,6 +49,15 @@ func (h *Handler) confirmEmailPost(w http.ResponseWriter, r *http.Request) {
 		h.serverError(w, r, err)
 		return
 	}
+	// Proving the address for the first time ended every session of the
+	// account; the one that followed the link, when it is this account's,
+	// signs in again under the new epoch.
+	if cur, ok := currentUser(r); ok && cur.ID == u.ID {
+		if err := h.signIn(r, u); err != nil {
+			h.serverError(w, r, err)
+			return
+		}
+	}
 	h.flash(r, "Thank you: "+u.Email+" is confirmed.")
 	redirect(w, r, "/")
 }

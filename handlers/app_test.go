@@ -146,7 +146,7 @@ func newTestApp(t testing.TB, opts ...appOption) *testApp {
 	mo.Composer = mail.Composer{SiteName: a.cfg.SiteName, BaseURL: a.cfg.BaseURL}
 	a.store = models.New(db, mo)
 	a.deliverer = mail.NewDeliverer(a.store.Outbox, a.mail, logger, mail.DelivererOptions{Now: clk.Now, Backoff: time.Minute})
-	sessions := handlers.NewSessionManager(sqlite3store.NewWithCleanupInterval(db, 0), false)
+	sessions := handlers.NewSessionManager(handlers.HashedSessionStore(sqlite3store.NewWithCleanupInterval(db, 0)), false)
 	a.srv.Config.Handler = handlers.New(logger, a.store, sessions, a.cfg).Routes()
 	return a
 }

@@ -81,13 +81,23 @@ func (h *Handler) loginAccountKey(r *http.Request, login string) (string, error)
 // userLoginKey is the per-account sign-in limit's key for a known user.
 func userLoginKey(id int64) string { return "user:" + strconv.FormatInt(id, 10) }
 
-// signIn starts a session for u with a fresh token (against session fixation).
+// signIn starts a session for u with a fresh token (against session
+// fixation), stamped with u's session epoch so that it ends when the
+// account's credentials next change. u must be as stored now: a caller that
+// just changed the credentials passes the user the change returned.
 func (h *Handler) signIn(r *http.Request, u models.User) error {
 	if err := h.sessions.RenewToken(r.Context()); err != nil {
 		return fmt.Errorf("renew session: %w", err)
 	}
 	h.sessions.Put(r.Context(), sessionUserID, u.ID)
+	h.sessions.Put(r.Context(), sessionEpoch, u.SessionEpoch)
 	return nil
+}
+
+// signOut forgets the signed-in user of r's session.
+func (h *Handler) signOut(r *http.Request) {
+	h.sessions.Remove(r.Context(), sessionUserID)
+	h.sessions.Remove(r.Context(), sessionEpoch)
 }
 
 // welcome signs u in after an account change (signup, setup, joining, a

@@ -192,6 +192,10 @@ func TestConfirmEmail(t *testing.T) {
 	}
 	expect(t, "link used twice", app.client().post(path, nil), http.StatusGone, "already used")
 	expect(t, "unknown link", app.client().get("/confirm-email/nope"), http.StatusNotFound)
+	// The confirmation came from another browser: the signup's session, made
+	// before the address was proven, has ended.
+	expect(t, "signup browser after confirmation elsewhere", c.get("/settings"), http.StatusSeeOther)
+	c.login("newbie", testPassword)
 	expect(t, "invite form once verified", c.get("/"), http.StatusOK, "Send invitation")
 }
 

@@ -128,7 +128,10 @@ func currentUser(r *http.Request) (models.User, bool) {
 	return u, ok
 }
 
-// loadUser puts the signed-in user, if any, into the request context.
+// loadUser puts the signed-in user, if any, into the request context. A
+// session signed in before the account's credentials last changed (its
+// epoch is older than the user's) is signed out here: that is how a password
+// change or reset, or the first proof of the address, ends other sessions.
 func (h *Handler) loadUser(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id := h.sessions.GetInt64(r.Context(), sessionUserID)
@@ -139,12 +142,18 @@ func (h *Handler) loadUser(next http.Handler) http.Handler {
 		u, err := h.store.Users.Get(r.Context(), id)
 		if errors.Is(err, models.ErrNoRecord) {
 			// The account is gone: forget it.
-			h.sessions.Remove(r.Context(), sessionUserID)
+			h.signOut(r)
 			next.ServeHTTP(w, r)
 			return
 		}
 		if err != nil {
 			h.serverError(w, r, err)
+			return
+		}
+		if h.sessions.GetInt64(r.Context(), sessionEpoch) != u.SessionEpoch {
+			h.signOut(r)
+			h.flash(r, "You were signed out because this account's password or email confirmation changed. Please sign in again.")
+			next.ServeHTTP(w, r)
 			return
 		}
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), userKey{}, u)))
@@ -186,12 +195,33 @@ func (h *Handler) requireStaff(next http.Handler) http.Handler {
 	})
 }
 
-// safeNext returns next if it is a path on this site, else "/".
+// safeNext returns next if it is a plain path on this site, else "/". A
+// browser reads a Location more loosely than Go writes it: it drops tabs and
+// newlines, reads a backslash as a slash, and takes "//host" as another
+// site, so anything with a control character or a backslash, a scheme or a
+// host, a path starting "//" (before or after unescaping), or that
+// url.Parse rejects, goes home instead.
 func safeNext(next string) string {
-	if next == "" || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
+	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || unsafeInPath(next) {
+		return "/"
+	}
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || u.Opaque != "" ||
+		!strings.HasPrefix(u.Path, "/") || strings.HasPrefix(u.Path, "//") || unsafeInPath(u.Path) {
 		return "/"
 	}
 	return next
+}
+
+// unsafeInPath reports whether s holds a backslash or a C0 control
+// character or DEL.
+func unsafeInPath(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c == 0x7f || c == '\\' {
+			return true
+		}
+	}
+	return false
 }
 
 // clientIP is the address of the client that made r. With no trusted proxy

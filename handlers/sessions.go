@@ -7,6 +7,10 @@ import (
 	"github.com/alexedwards/scs/v2"
 )
 
+// sessionEpoch is the session key holding the user's session epoch at sign
+// in; loadUser signs a session out once the account's epoch has moved on.
+const sessionEpoch = "epoch"
+
 // NewSessionManager configures the session cookie: HttpOnly, SameSite=Lax,
 // Secure when the site is served over https, two weeks of life renewed by use;
 // the data is kept in sessionCodec's compact form.

@@ -62,16 +62,18 @@ func (h *Handler) settingsPasswordPost(w http.ResponseWriter, r *http.Request) {
 		h.renderSettings(w, r, http.StatusUnprocessableEntity, views.ProfileForm{Name: u.Name}, views.PasswordForm{Errors: v.Errors})
 		return
 	}
-	if err := h.store.Users.SetPassword(r.Context(), u.ID, next); err != nil {
+	u, err = h.store.Users.SetPassword(r.Context(), u.ID, next)
+	if err != nil {
 		h.serverError(w, r, err)
 		return
 	}
-	// A change of credentials gets a fresh session token.
-	if err := h.sessions.RenewToken(r.Context()); err != nil {
+	// The change ended every session of the account; this one signs in
+	// again, under the new epoch and with a fresh token.
+	if err := h.signIn(r, u); err != nil {
 		h.serverError(w, r, err)
 		return
 	}
-	h.flash(r, "Your password is changed.")
+	h.flash(r, "Your password is changed, and every other browser signed in to your account is signed out.")
 	redirect(w, r, "/settings")
 }
 

@@ -35,6 +35,11 @@ func (h *Handler) tokenCreatePost(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	form := views.TokenForm{Name: strings.TrimSpace(r.PostForm.Get("name"))}
+	if !u.Verified() {
+		// The page says why in place of the form; models refuses too.
+		h.renderTokens(w, r, http.StatusForbidden, form, "")
+		return
+	}
 	var v models.Validator
 	models.CheckTokenName(&v, "name", form.Name)
 	if !v.Valid() {

@@ -34,13 +34,19 @@ func CheckTokenName(v *Validator, field, name string) {
 const lastUsedEvery = time.Minute
 
 // Create makes a token for the user and returns it, in full, the only time it
-// is ever seen.
+// is ever seen. A user whose address is not proven gets ErrTokensNeedVerified:
+// whoever made such an account may not own the address, and a token is as
+// good as a password for the API.
 func (m *APITokens) Create(ctx context.Context, userID int64, name string) (string, APIToken, error) {
 	token, hash := NewToken()
 	t := APIToken{UserID: userID, Name: strings.TrimSpace(name), CreatedAt: m.now()}
 	err := m.write(ctx, func(ctx context.Context, tx *sql.Tx, ch *change) error {
-		if _, err := getUser(ctx, tx, userID); err != nil {
+		u, err := getUser(ctx, tx, userID)
+		if err != nil {
 			return err
+		}
+		if !u.Verified() {
+			return ErrTokensNeedVerified
 		}
 		res, err := tx.ExecContext(ctx, `INSERT INTO api_tokens (user_id, name, token_hash, created_at) VALUES (?, ?, ?, ?)`,
 			userID, t.Name, hash, unix(t.CreatedAt))
@@ -94,6 +100,16 @@ func (m *APITokens) Revoke(ctx context.Context, userID, id int64) error {
 		}
 		return nil
 	})
+}
+
+const revokeAPITokensSQL = `UPDATE api_tokens SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL`
+
+// revokeAPITokens ends every live token of the user, in one statement.
+func revokeAPITokens(ctx context.Context, tx *sql.Tx, userID int64, now time.Time) error {
+	if _, err := tx.ExecContext(ctx, revokeAPITokensSQL, unix(now), userID); err != nil {
+		return fmt.Errorf("models: revoke api tokens: %w", err)
+	}
+	return nil
 }
 
 // Authenticate returns the user a live token belongs to, or ErrTokenUnknown.

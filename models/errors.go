@@ -159,8 +159,12 @@ var (
 	ErrAlreadyInvited = declare(&Error{Code: "already_invited", Kind: KindInvalid, Field: "email", Title: "Not sent", Message: "You have already invited {email}."})
 	ErrNoInvitesLeft  = declare(&Error{Code: "no_invitations_left", Kind: KindInvalid, Field: "email", Title: "Not sent", Message: "You have no invitations left."})
 	ErrNotVerified    = declare(&Error{Code: "email_not_verified", Kind: KindForbidden, Title: "Confirm your email first", Message: "Confirm your email address before sending invitations."})
-	ErrNotPending     = declare(&Error{Code: "not_pending", Kind: KindConflict, Title: "Not done", Message: "This invitation is no longer pending."})
-	ErrRateLimited    = declare(&Error{Code: "rate_limited", Kind: KindRateLimited, Title: "Slow down", Message: "{reason}"})
+	// ErrTokensNeedVerified shares ErrNotVerified's code (an API client sees
+	// the same email_not_verified) with a message about tokens.
+	ErrTokensNeedVerified = declare(&Error{Code: "email_not_verified", Kind: KindForbidden, Title: "Confirm your email first",
+		Message: "Confirm your email address before creating API tokens: a token acts as you, so only an account whose address is proven may have one."})
+	ErrNotPending  = declare(&Error{Code: "not_pending", Kind: KindConflict, Title: "Not done", Message: "This invitation is no longer pending."})
+	ErrRateLimited = declare(&Error{Code: "rate_limited", Kind: KindRateLimited, Title: "Slow down", Message: "{reason}"})
 
 	// Links: email confirmation, password reset, invitations.
 	ErrTokenUnknown       = declare(&Error{Code: "unknown_link", Kind: KindNotFound, Title: "Unknown link", Message: "This {what} link is not valid. Check that you copied all of it."})

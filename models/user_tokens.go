@@ -100,8 +100,11 @@ func (m *Users) tokenStillFits(ctx context.Context, q queryer, t userToken) erro
 }
 
 // ConfirmEmail uses a confirmation token: the user's address becomes
-// verified, and every pending invitation to it from anyone ends as joined
-// independently.
+// verified, every other confirmation link of theirs dies, and every pending
+// invitation to the address from anyone ends as joined independently. When
+// the account had never proven an address before, whoever made it may not
+// have owned the address: every session and API token made until now ends
+// (the caller may sign its own session in again when it is this user's).
 func (m *Users) ConfirmEmail(ctx context.Context, token string) (User, error) {
 	var u User
 	err := m.write(ctx, func(ctx context.Context, tx *sql.Tx, ch *change) error {
@@ -113,19 +116,51 @@ func (m *Users) ConfirmEmail(ctx context.Context, token string) (User, error) {
 		if err := m.tokenStillFits(ctx, tx, t); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE user_tokens SET used_at = ? WHERE id = ?`, unix(now), t.id); err != nil {
-			return fmt.Errorf("models: use token: %w", err)
-		}
-		if _, err := tx.ExecContext(ctx,
-			`UPDATE users SET email_verified_at = coalesce(email_verified_at, ?) WHERE id = ?`, unix(now), t.userID); err != nil {
-			return fmt.Errorf("models: verify email: %w", err)
+		if err := endUserTokens(ctx, tx, t.userID, purposeConfirm, now); err != nil {
+			return err
 		}
 		if u, err = getUser(ctx, tx, t.userID); err != nil {
+			return err
+		}
+		if u.Verified() {
+			return nil
+		}
+		if u, err = proveAddress(ctx, tx, ch, u, now); err != nil {
 			return err
 		}
 		return endPendingForNewMember(ctx, tx, ch, u, 0, now)
 	})
 	return u, err
+}
+
+// proveAddress marks u's address verified for the first time and ends what
+// was made before anyone had shown they own it: every session and every API
+// token of the account. It returns u as now stored.
+func proveAddress(ctx context.Context, tx *sql.Tx, ch *change, u User, now time.Time) (User, error) {
+	if _, err := tx.ExecContext(ctx,
+		`UPDATE users SET email_verified_at = ? WHERE id = ? AND email_verified_at IS NULL`, unix(now), u.ID); err != nil {
+		return User{}, fmt.Errorf("models: verify email: %w", err)
+	}
+	if err := endSessions(ctx, tx, u.ID); err != nil {
+		return User{}, err
+	}
+	if err := revokeAPITokens(ctx, tx, u.ID, now); err != nil {
+		return User{}, err
+	}
+	if err := endUserTokens(ctx, tx, u.ID, purposeConfirm, now); err != nil {
+		return User{}, err
+	}
+	return getUser(ctx, tx, u.ID)
+}
+
+const endUserTokensSQL = `UPDATE user_tokens SET used_at = ? WHERE user_id = ? AND purpose = ? AND used_at IS NULL`
+
+// endUserTokens makes every unused link of purpose of the user unusable.
+func endUserTokens(ctx context.Context, tx *sql.Tx, userID int64, purpose string, now time.Time) error {
+	if _, err := tx.ExecContext(ctx, endUserTokensSQL, unix(now), userID, purpose); err != nil {
+		return fmt.Errorf("models: end %s tokens: %w", purpose, err)
+	}
+	return nil
 }
 
 // ResendConfirmation queues a new confirmation email for an unverified user.
@@ -167,8 +202,10 @@ func (m *Users) CheckResetToken(ctx context.Context, token string) (User, error)
 }
 
 // ResetPassword uses a reset token to set a new password. Every other reset
-// token of the user dies with it. The reset also proves the address, since
-// only its owner could read the email.
+// token of the user dies with it. A reset is a change of credentials made by
+// whoever reads the account's mail, so every session and every API token of
+// the account ends (the caller signs the resetting browser in afresh). The
+// reset also proves the address, since only its owner could read the email.
 func (m *Users) ResetPassword(ctx context.Context, token, password string) (User, error) {
 	hash, err := m.hashPassword(ctx, password)
 	if err != nil {
@@ -181,22 +218,25 @@ func (m *Users) ResetPassword(ctx context.Context, token, password string) (User
 		if err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx,
-			`UPDATE user_tokens SET used_at = ? WHERE user_id = ? AND purpose = ? AND used_at IS NULL`,
-			unix(now), t.userID, purposeReset); err != nil {
-			return fmt.Errorf("models: use token: %w", err)
+		if err := endUserTokens(ctx, tx, t.userID, purposeReset, now); err != nil {
+			return err
 		}
 		if err := setPasswordTx(ctx, tx, t.userID, hash); err != nil {
+			return err
+		}
+		if err := endSessions(ctx, tx, t.userID); err != nil {
+			return err
+		}
+		if err := revokeAPITokens(ctx, tx, t.userID, now); err != nil {
 			return err
 		}
 		if u, err = getUser(ctx, tx, t.userID); err != nil {
 			return err
 		}
 		if !u.Verified() && EmailKey(u.Email) == t.emailKey {
-			if _, err := tx.ExecContext(ctx, `UPDATE users SET email_verified_at = ? WHERE id = ?`, unix(now), u.ID); err != nil {
-				return fmt.Errorf("models: verify email: %w", err)
+			if u, err = proveAddress(ctx, tx, ch, u, now); err != nil {
+				return err
 			}
-			u.VerifiedAt = now
 			return endPendingForNewMember(ctx, tx, ch, u, 0, now)
 		}
 		return nil

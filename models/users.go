@@ -28,7 +28,10 @@ type User struct {
 	JoinedAt      time.Time
 	InvitedBy     int64 // 0 when the user joined without an invitation
 	Allocation    Allocation
-	passwordHash  string
+	// SessionEpoch moves on whenever the account's credentials change; a
+	// session signed in under an older epoch is no longer signed in.
+	SessionEpoch int64
+	passwordHash string
 }
 
 // Verified reports whether the user's address is proven.
@@ -100,7 +103,7 @@ func (c *core) prepareUser(ctx context.Context, nu *NewUser) error {
 // userColumns reads a User from users joined with allocations (aliased a).
 const userColumns = `users.id, email, username, name, password_hash, is_staff, is_superuser, manage_invites,
 	email_verified_at, joined_at, coalesce(invited_by, 0),
-	a.allocated, a.unlimited, a.held, a.accepted`
+	a.allocated, a.unlimited, a.held, a.accepted, session_epoch`
 
 // userFrom is the FROM clause that goes with userColumns.
 const userFrom = ` FROM users JOIN allocations a ON a.user_id = users.id`
@@ -111,7 +114,7 @@ func scanUser(row interface{ Scan(...any) error }) (User, error) {
 	var joined int64
 	err := row.Scan(&u.ID, &u.Email, &u.Username, &u.Name, &u.passwordHash, &u.Staff, &u.Superuser, &u.ManageInvites,
 		&verified, &joined, &u.InvitedBy,
-		&u.Allocation.Allocated, &u.Allocation.Unlimited, &u.Allocation.Held, &u.Allocation.Accepted)
+		&u.Allocation.Allocated, &u.Allocation.Unlimited, &u.Allocation.Held, &u.Allocation.Accepted, &u.SessionEpoch)
 	if errors.Is(err, sql.ErrNoRows) {
 		return User{}, ErrNoRecord
 	}
@@ -297,15 +300,30 @@ func (m *Users) CheckPassword(ctx context.Context, id int64, password string) (b
 	return m.checkPassword(ctx, u.passwordHash, password)
 }
 
-// SetPassword replaces the user's password.
-func (m *Users) SetPassword(ctx context.Context, id int64, password string) error {
+// SetPassword replaces the user's password and returns the user as now
+// stored. It is a change of credentials: every session of the account ends
+// (the caller signs its own session in again under the new epoch), and every
+// outstanding reset link dies, since it was asked for under the old password.
+func (m *Users) SetPassword(ctx context.Context, id int64, password string) (User, error) {
 	hash, err := m.hashPassword(ctx, password)
 	if err != nil {
-		return err
+		return User{}, err
 	}
-	return m.write(ctx, func(ctx context.Context, tx *sql.Tx, ch *change) error {
-		return setPasswordTx(ctx, tx, id, hash)
+	var u User
+	err = m.write(ctx, func(ctx context.Context, tx *sql.Tx, ch *change) error {
+		if err := setPasswordTx(ctx, tx, id, hash); err != nil {
+			return err
+		}
+		if err := endSessions(ctx, tx, id); err != nil {
+			return err
+		}
+		if err := endUserTokens(ctx, tx, id, purposeReset, m.now()); err != nil {
+			return err
+		}
+		u, err = getUser(ctx, tx, id)
+		return err
 	})
+	return u, err
 }
 
 func setPasswordTx(ctx context.Context, tx *sql.Tx, id int64, hash string) error {
@@ -315,6 +333,19 @@ func setPasswordTx(ctx context.Context, tx *sql.Tx, id int64, hash string) error
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
 		return ErrNoRecord
+	}
+	return nil
+}
+
+const endSessionsSQL = `UPDATE users SET session_epoch = session_epoch + 1 WHERE id = ?`
+
+// endSessions moves the user's session epoch on, so that every session
+// signed in before is signed out at its next request. Sessions are not
+// looked up and deleted: their store keeps only hashes of their tokens, and
+// one UPDATE cannot miss a session that is being saved at the same moment.
+func endSessions(ctx context.Context, tx *sql.Tx, id int64) error {
+	if _, err := tx.ExecContext(ctx, endSessionsSQL, id); err != nil {
+		return fmt.Errorf("models: end sessions: %w", err)
 	}
 	return nil
 }

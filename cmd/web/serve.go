@@ -47,7 +47,7 @@ func serve(ctx context.Context, env *environment, name string, args []string) er
 
 	store := sqlite3store.NewWithCleanupInterval(app.db, 10*time.Minute)
 	defer store.StopCleanup()
-	sessions := handlers.NewSessionManager(store, strings.HasPrefix(cfg.BaseURL, "https://"))
+	sessions := handlers.NewSessionManager(handlers.HashedSessionStore(store), strings.HasPrefix(cfg.BaseURL, "https://"))
 	h := handlers.New(logger, app.store, sessions, handlers.Config{
 		SiteName:       cfg.SiteName,
 		BaseURL:        cfg.BaseURL,

@@ -41,6 +41,11 @@ func tokenCmd(ctx context.Context, env *environment, name string, args []string)
 	if err != nil {
 		return err
 	}
+	// A token acts as the account, so only one whose address is proven may
+	// have one; the models refuse too, this says it in the operator's terms.
+	if !u.Verified() {
+		return fmt.Errorf("%s has not confirmed its email address, and API tokens are only for accounts whose address is proven", u.Email)
+	}
 	token, _, err := a.store.APITokens.Create(ctx, u.ID, *tokenName)
 	if err != nil {
 		return err
