@@ -169,7 +169,7 @@ func TestBrowserFirstAdminSignInAndPasswordChange(t *testing.T) {
 		[]chromedp.Action[chromedp.Void]{chromedp.Click(chromedp.CSS(`[data-testid="password-submit"]`)),
 			chromedp.WaitVisible(chromedp.CSS(`[data-testid="flash"]`))},
 	)...)
-	if got := text(t, ctx, `[data-testid="flash"]`); got != "Your password is changed." {
+	if got := text(t, ctx, `[data-testid="flash"]`); got != "Your password is changed, and you are signed out everywhere else." {
 		t.Errorf("flash after password change = %q", got)
 	}
 	screenshot(t, ctx, "password-changed")

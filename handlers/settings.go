@@ -73,7 +73,7 @@ func (h *Handler) settingsPasswordPost(w http.ResponseWriter, r *http.Request) {
 		h.serverError(w, r, err)
 		return
 	}
-	h.flash(r, "Your password is changed, and every other browser signed in to your account is signed out.")
+	h.flash(r, "Your password is changed, and you are signed out everywhere else.")
 	redirect(w, r, "/settings")
 }
 
