@@ -125,7 +125,7 @@ func (m *Users) ConfirmEmail(ctx context.Context, token string) (User, error) {
 		if u.Verified() {
 			return nil
 		}
-		if u, err = proveAddress(ctx, tx, ch, u, now); err != nil {
+		if u, err = proveAddress(ctx, tx, u, now); err != nil {
 			return err
 		}
 		return endPendingForNewMember(ctx, tx, ch, u, 0, now)
@@ -136,7 +136,7 @@ func (m *Users) ConfirmEmail(ctx context.Context, token string) (User, error) {
 // proveAddress marks u's address verified for the first time and ends what
 // was made before anyone had shown they own it: every session and every API
 // token of the account. It returns u as now stored.
-func proveAddress(ctx context.Context, tx *sql.Tx, ch *change, u User, now time.Time) (User, error) {
+func proveAddress(ctx context.Context, tx *sql.Tx, u User, now time.Time) (User, error) {
 	if _, err := tx.ExecContext(ctx,
 		`UPDATE users SET email_verified_at = ? WHERE id = ? AND email_verified_at IS NULL`, unix(now), u.ID); err != nil {
 		return User{}, fmt.Errorf("models: verify email: %w", err)
@@ -234,7 +234,7 @@ func (m *Users) ResetPassword(ctx context.Context, token, password string) (User
 			return err
 		}
 		if !u.Verified() && EmailKey(u.Email) == t.emailKey {
-			if u, err = proveAddress(ctx, tx, ch, u, now); err != nil {
+			if u, err = proveAddress(ctx, tx, u, now); err != nil {
 				return err
 			}
 			return endPendingForNewMember(ctx, tx, ch, u, 0, now)
