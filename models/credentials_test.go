@@ -115,3 +115,32 @@ func TestFirstProofOfAnAddressEndsWhatCameBefore(t *testing.T) {
 		t.Errorf("token once verified: %v", err)
 	}
 }
+
+func TestMigration0010RevokesTokensOfUnverifiedAccounts(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	una := e.user("una@example.com", "una", false)
+	ann := e.user("ann@example.com", "ann", true)
+	for _, u := range []models.User{una, ann} {
+		_, hash := models.NewToken()
+		if _, err := e.db.Exec(`INSERT INTO api_tokens (user_id, name, token_hash, created_at) VALUES (?, 'old', ?, 0)`, u.ID, hash); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Run 0010 again, as on a database made before it.
+	if _, err := e.db.Exec(`DELETE FROM schema_migrations WHERE name LIKE '0010%'`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.db.Exec(`ALTER TABLE users DROP COLUMN session_epoch`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := models.Migrate(ctx, e.db); err != nil {
+		t.Fatal(err)
+	}
+	if n := liveTokens(t, e, una); n != 0 {
+		t.Errorf("an unverified account kept %d tokens", n)
+	}
+	if n := liveTokens(t, e, ann); n != 1 {
+		t.Errorf("a verified account has %d tokens; want 1", n)
+	}
+}
