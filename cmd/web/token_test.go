@@ -22,11 +22,14 @@ func TestTokenCreateRefusesAnUnverifiedAccount(t *testing.T) {
 	if _, err := models.Migrate(ctx, db); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := models.New(db, models.Options{
+	store := models.New(db, models.Options{
 		Argon: models.CheapArgon, Composer: mail.Composer{SiteName: "Beckon", BaseURL: "http://beckon.test"},
-	}).Users.Create(ctx, models.NewUser{
-		Email: "una@example.com", Username: "una", Password: "a long password",
-	}); err != nil {
+	})
+	_, err = store.Users.Create(ctx, models.NewUser{Email: "una@example.com", Username: "una", Password: "a long password"})
+	if cerr := store.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
 		t.Fatal(err)
 	}
 	var out strings.Builder
