@@ -11,6 +11,7 @@ import (
 	"github.com/alexedwards/scs/v2"
 
 	"github.com/beckon-app/beckon/models"
+	"github.com/beckon-app/beckon/static"
 )
 
 // Config is what the handlers need to know about the site.
@@ -53,6 +54,9 @@ type Handler struct {
 	forgotByIP *limiter
 	// joinByIP counts sign-up attempts per client address (nil: no limit).
 	joinByIP *limiter
+
+	// assets serves the static files under content-hashed names.
+	assets *assets
 }
 
 // New builds the Handler.
@@ -72,7 +76,13 @@ func New(logger *slog.Logger, store *models.Store, sessions *scs.SessionManager,
 	if cfg.ForgotPerIP <= 0 {
 		cfg.ForgotPerIP = 10
 	}
+	files, err := newAssets(static.Files)
+	if err != nil {
+		// The files are part of the binary: only a broken build gets here.
+		panic("handlers: " + err.Error())
+	}
 	return &Handler{
+		assets:         files,
 		logger:         logger,
 		store:          store,
 		sessions:       sessions,

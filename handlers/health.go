@@ -2,10 +2,7 @@ package handlers
 
 import (
 	"context"
-	"io/fs"
 	"net/http"
-	"path"
-	"strings"
 	"time"
 )
 
@@ -34,23 +31,4 @@ func (h *Handler) healthz(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Write([]byte("ok\n"))
-}
-
-// staticFiles serves the embedded static files with a short cache lifetime
-// (the files change only with a new binary). A folder answers notFound, not
-// a listing of what it holds.
-func staticFiles(files fs.FS, notFound http.HandlerFunc) http.Handler {
-	fileServer := http.FileServerFS(files)
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		name := strings.TrimPrefix(path.Clean("/"+r.URL.Path), "/")
-		if name == "" {
-			name = "."
-		}
-		if fi, err := fs.Stat(files, name); err != nil || fi.IsDir() {
-			notFound(w, r)
-			return
-		}
-		w.Header().Set("Cache-Control", "public, max-age=3600")
-		fileServer.ServeHTTP(w, r)
-	})
 }

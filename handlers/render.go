@@ -40,6 +40,7 @@ func wantsFragment(r *http.Request) bool {
 func (h *Handler) layout(r *http.Request, title string) views.Layout {
 	u, _ := currentUser(r)
 	return views.Layout{
+		Assets:   h.assets.views(),
 		Title:    title,
 		SiteName: h.cfg.SiteName,
 		User:     u,
@@ -75,7 +76,7 @@ func (h *Handler) errorPage(w http.ResponseWriter, r *http.Request, status int, 
 		errorFragment(message).Render(r.Context(), w)
 		return
 	}
-	l := views.Layout{Title: heading, SiteName: h.cfg.SiteName, Path: r.URL.Path}
+	l := views.Layout{Title: heading, SiteName: h.cfg.SiteName, Path: r.URL.Path, Assets: h.assets.views()}
 	l.User, _ = currentUser(r)
 	h.render(w, r, status, views.ErrorPage(l, heading, message))
 }

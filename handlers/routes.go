@@ -7,7 +7,6 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/beckon-app/beckon/models"
-	"github.com/beckon-app/beckon/static"
 )
 
 // Routes is the whole URL map: every route, its middleware and who may call it.
@@ -21,7 +20,7 @@ func (h *Handler) Routes() http.Handler {
 
 	// Outside the session middleware: health checks and static files.
 	r.Get("/healthz", h.healthz)
-	r.Handle("/static/*", http.StripPrefix("/static/", staticFiles(static.Files, h.notFound)))
+	r.Handle("/static/*", http.StripPrefix("/static/", h.assets.serve(h.notFound)))
 
 	// The JSON API: bearer tokens, no sessions or cookies.
 	r.Route("/api/v1", func(r chi.Router) {

@@ -19,6 +19,25 @@ type Layout struct {
 	User     models.User // zero when signed out
 	Flash    string
 	Path     string // the request path, for the nav's current item
+	Assets   Assets
+}
+
+// Assets are the URLs of the static files every page links to: names with a
+// hash of the content, which browsers may cache for good. Empty ones fall
+// back to the plain names.
+type Assets struct {
+	CSS, HTMX, Icon string
+}
+
+func (a Assets) css() string  { return orDefault(a.CSS, "/static/css/app.css") }
+func (a Assets) htmx() string { return orDefault(a.HTMX, "/static/js/htmx.min.js") }
+func (a Assets) icon() string { return orDefault(a.Icon, "/static/img/favicon.svg") }
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
 }
 
 // SignedIn reports whether a member is signed in.
