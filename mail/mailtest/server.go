@@ -35,10 +35,11 @@ type Server struct {
 	t    testing.TB
 	addr string
 
-	mu   sync.Mutex
-	srv  *smtp.Server
-	ln   net.Listener
-	msgs []Received
+	mu      sync.Mutex
+	srv     *smtp.Server
+	ln      net.Listener
+	msgs    []Received
+	refused map[string]int // lower-cased address: the reply code RCPT TO gets
 }
 
 // NewServer starts a server on a free port; the test's cleanup stops it.
@@ -97,6 +98,22 @@ func (s *Server) Stop() {
 	}
 }
 
+// Refuse makes the server answer RCPT TO for addr (any case) with code: a
+// 5xx for a permanent refusal (550, "no such user"), a 4xx for a temporary
+// one. A code of 0 accepts the address again.
+func (s *Server) Refuse(addr string, code int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.refused == nil {
+		s.refused = map[string]int{}
+	}
+	if code == 0 {
+		delete(s.refused, strings.ToLower(addr))
+		return
+	}
+	s.refused[strings.ToLower(addr)] = code
+}
+
 // Messages returns a copy of everything received so far.
 func (s *Server) Messages() []Received {
 	s.mu.Lock()
@@ -136,6 +153,15 @@ func (ss *session) Mail(from string, _ *smtp.MailOptions) error {
 }
 
 func (ss *session) Rcpt(to string, _ *smtp.RcptOptions) error {
+	ss.server.mu.Lock()
+	code := ss.server.refused[strings.ToLower(to)]
+	ss.server.mu.Unlock()
+	switch {
+	case code >= 500:
+		return &smtp.SMTPError{Code: code, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "No such user here"}
+	case code >= 400:
+		return &smtp.SMTPError{Code: code, EnhancedCode: smtp.EnhancedCode{4, 2, 1}, Message: "Mailbox busy, try later"}
+	}
 	ss.to = append(ss.to, to)
 	return nil
 }
