@@ -40,6 +40,7 @@ type Server struct {
 	ln      net.Listener
 	msgs    []Received
 	refused map[string]int // lower-cased address: the reply code RCPT TO gets
+	delay   time.Duration  // before accepting each message
 }
 
 // NewServer starts a server on a free port; the test's cleanup stops it.
@@ -114,6 +115,15 @@ func (s *Server) Refuse(addr string, code int) {
 	s.refused[strings.ToLower(addr)] = code
 }
 
+// SetDelay makes the server wait d after it took each message before it
+// answers that it did, as a distant server may: a sender that dies in that
+// moment delivered a message it never learns was delivered.
+func (s *Server) SetDelay(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.delay = d
+}
+
 // Messages returns a copy of everything received so far.
 func (s *Server) Messages() []Received {
 	s.mu.Lock()
@@ -175,7 +185,9 @@ func (ss *session) Data(r io.Reader) error {
 	decode(&m)
 	ss.server.mu.Lock()
 	ss.server.msgs = append(ss.server.msgs, m)
+	delay := ss.server.delay
 	ss.server.mu.Unlock()
+	time.Sleep(delay)
 	return nil
 }
 
