@@ -344,7 +344,7 @@ func TestFailedEmailShowsAndResendDelivers(t *testing.T) {
 	ann, annUser := app.member("ann@example.com", "ann")
 	app.mail.setFailing(true)
 	ann.post("/invitations", invite("bob@example.com", ""))
-	for range 8 { // every attempt fails, each after its backoff
+	for range 14 { // every attempt fails, each after its backoff, for the 24 hours of retries
 		app.deliver()
 		app.clock.Advance(2 * time.Hour)
 	}

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
+	"unicode"
 )
 
 // Message is one email, ready to send.
@@ -38,9 +40,30 @@ func (s LogSender) Send(ctx context.Context, m Message) error {
 		"to", m.To, "subject", m.Subject, "body", m.Text)
 	if s.Out != nil {
 		if _, err := fmt.Fprintf(s.Out, "\n----- email -----\nFrom: %s\nTo: %s\nSubject: %s\n\n%s\n-----------------\n",
-			s.From, m.To, m.Subject, m.Text); err != nil {
+			printable(s.From, false), printable(m.To, false), printable(m.Subject, false), printable(m.Text, true)); err != nil {
 			return fmt.Errorf("mail: print email: %w", err)
 		}
 	}
 	return nil
+}
+
+// printable escapes what a terminal would act on rather than show: control
+// characters (escape sequences start with one) and the invisible format
+// characters that reorder or hide text (bidi overrides, zero-width ones),
+// which names and notes may carry into an email. The body keeps its line
+// breaks and tabs (multiline); a header line keeps neither.
+func printable(s string, multiline bool) string {
+	var b strings.Builder
+	for _, r := range s {
+		switch {
+		case multiline && (r == '\n' || r == '\t'):
+			b.WriteRune(r)
+		case r == unicode.ReplacementChar, unicode.IsControl(r), unicode.Is(unicode.Cf, r),
+			r == '\u2028', r == '\u2029':
+			fmt.Fprintf(&b, "\\u%04x", r)
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
 }

@@ -7,15 +7,19 @@ import (
 	netmail "net/mail"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	gomail "github.com/wneessen/go-mail"
 )
 
 // SMTPSender sends through an SMTP server, from a URL of the form
-// smtp://user:pass@host:587 (STARTTLS when offered) or smtps://… (TLS from
-// the first byte). The query parameter tls=none|opportunistic|mandatory
-// overrides the TLS policy of smtp://.
+// smtp://user:pass@host:587 or smtps://… (TLS from the first byte). Over
+// smtp:// STARTTLS is required, since a server reached across a network
+// could otherwise be made to talk in plaintext by anyone on the path and
+// give away every link's token; a server on the machine itself (localhost,
+// 127.0.0.1, ::1) uses STARTTLS when it offers it. The query parameter
+// tls=none|opportunistic|mandatory overrides that.
 type SMTPSender struct {
 	host     string
 	port     int
@@ -33,7 +37,7 @@ func NewSMTPSender(rawURL, from string) (*SMTPSender, error) {
 	if err != nil {
 		return nil, errors.New("mail: the SMTP URL does not parse; it should look like smtp://user:pass@host:587")
 	}
-	s := &SMTPSender{host: u.Hostname(), policy: gomail.TLSOpportunistic}
+	s := &SMTPSender{host: u.Hostname(), policy: gomail.TLSMandatory}
 	switch u.Scheme {
 	case "smtp":
 		s.port = 587
@@ -57,7 +61,12 @@ func NewSMTPSender(rawURL, from string) (*SMTPSender, error) {
 		s.password, _ = u.User.Password()
 	}
 	switch tlsMode := u.Query().Get("tls"); tlsMode {
-	case "", "opportunistic":
+	case "":
+		if localHost(s.host) {
+			s.policy = gomail.TLSOpportunistic
+		}
+	case "opportunistic":
+		s.policy = gomail.TLSOpportunistic
 	case "none":
 		s.policy = gomail.NoTLS
 	case "mandatory":
@@ -70,6 +79,53 @@ func NewSMTPSender(rawURL, from string) (*SMTPSender, error) {
 	}
 	s.from = from
 	return s, nil
+}
+
+// localHost reports whether host names this machine, where nobody sits on
+// the path between Beckon and the SMTP server.
+func localHost(host string) bool {
+	switch strings.ToLower(host) {
+	case "localhost", "127.0.0.1", "::1":
+		return true
+	}
+	return false
+}
+
+// TLS names the sender's TLS policy over smtp://: "mandatory",
+// "opportunistic" or "none" ("implicit" for smtps://).
+func (s *SMTPSender) TLS() string {
+	switch {
+	case s.implicit:
+		return "implicit"
+	case s.policy == gomail.TLSMandatory:
+		return "mandatory"
+	case s.policy == gomail.NoTLS:
+		return "none"
+	}
+	return "opportunistic"
+}
+
+// RefusedError is a permanent refusal of the recipient by the SMTP server (a
+// 5xx answer to RCPT TO): sending again cannot help, so the email bounced.
+type RefusedError struct {
+	Code int // the SMTP reply code, 500 to 599
+	Err  error
+}
+
+func (e *RefusedError) Error() string { return e.Err.Error() }
+func (e *RefusedError) Unwrap() error { return e.Err }
+
+// refusal is err as a RefusedError when the server refused the recipient
+// for good, and err itself otherwise (a 4xx answer, a network failure, a 5xx
+// to anything but the recipient: all worth retrying or an operator's
+// problem, not the address's).
+func refusal(err error) error {
+	var se *gomail.SendError
+	if errors.As(err, &se) && se.Reason == gomail.ErrSMTPRcptTo && !se.IsTemp() &&
+		se.ErrorCode() >= 500 && se.ErrorCode() <= 599 {
+		return &RefusedError{Code: se.ErrorCode(), Err: err}
+	}
+	return err
 }
 
 // String describes the server without its password.
@@ -113,7 +169,7 @@ func (s *SMTPSender) Send(ctx context.Context, m Message) error {
 		return fmt.Errorf("mail: smtp client: %w", err)
 	}
 	if err := client.DialAndSendWithContext(ctx, msg); err != nil {
-		return fmt.Errorf("mail: send to %s via %s: %w", m.To, s, err)
+		return refusal(fmt.Errorf("mail: send to %s via %s: %w", m.To, s, err))
 	}
 	return nil
 }

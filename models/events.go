@@ -18,6 +18,7 @@ const (
 	EventInvitationExpired   = "invitation_expired"
 	EventAllocationChanged   = "allocation_changed"
 	EventPasswordSet         = "password_set"
+	EventInviteBounced       = "invite_bounced" // the SMTP server refused the invitation's recipient; the invitation was revoked
 )
 
 // Event is something that happened, as recorded in the events table and

@@ -51,7 +51,7 @@ type Invitation struct {
 	Email           string
 	Note            string
 	Status          string // effective: a pending invitation past its expiry reads "expired"
-	Delivery        string // of its latest email: queued, sent, failed (or cancelled)
+	Delivery        string // of its latest email: queued, sent, failed, bounced (or cancelled)
 	CreatedAt       time.Time
 	SentAt          time.Time
 	ExpiresAt       time.Time
@@ -90,7 +90,7 @@ func CheckInvitation(v *Validator, email, note string) {
 // so that an overdue pending invitation reads as expired.
 const invitationSelect = `SELECT i.id, i.inviter_id, u.username, u.name, i.email, i.note,
 	CASE WHEN i.status = 'pending' AND i.expires_at <= ?1 THEN 'expired' ELSE i.status END,
-	coalesce(o.status, 'queued'), i.created_at, i.sent_at, i.expires_at, i.accepted_at, i.revoked_at, i.resends,
+	CASE WHEN o.bounced_at IS NOT NULL THEN 'bounced' ELSE coalesce(o.status, 'queued') END, i.created_at, i.sent_at, i.expires_at, i.accepted_at, i.revoked_at, i.resends,
 	coalesce(i.invitee_id, 0), coalesce(e.username, '')
 	FROM invitations i
 	JOIN users u ON u.id = i.inviter_id

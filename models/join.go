@@ -24,22 +24,10 @@ func lookupInvitationToken(ctx context.Context, q queryer, now time.Time, token 
 	hash := HashToken(token)
 	inv, err := scanInvitation(q.QueryRowContext(ctx, invitationSelect+` WHERE i.token_hash = ?2`, unix(now), hash))
 	if errors.Is(err, ErrNoRecord) {
-		var id int64
-		err := q.QueryRowContext(ctx, `SELECT invitation_id FROM replaced_tokens WHERE token_hash = ?`, hash).Scan(&id)
-		if errors.Is(err, sql.ErrNoRows) {
-			return Invitation{}, ErrTokenUnknown
-		}
-		if err != nil {
-			return Invitation{}, fmt.Errorf("models: look up replaced token: %w", err)
-		}
-		inv, err := getInvitation(ctx, q, now, id)
-		if err != nil {
-			return Invitation{}, err
-		}
-		return inv, ErrInvitationReplaced
+		inv, err = lookupEarlierInvitationToken(ctx, q, now, hash)
 	}
 	if err != nil {
-		return Invitation{}, err
+		return inv, err
 	}
 	switch inv.Status {
 	case StatusPending:
@@ -51,6 +39,32 @@ func lookupInvitationToken(ctx context.Context, q queryer, now time.Time, token 
 	default:
 		return inv, ErrInvitationUsed
 	}
+}
+
+// lookupEarlierInvitationToken finds a token that is no longer the
+// invitation's current one. A token the worker minted for the invitation's
+// latest email before minting again (the email went out, but its sending
+// was never recorded) works like the current one; any other was replaced by
+// a resend.
+func lookupEarlierInvitationToken(ctx context.Context, q queryer, now time.Time, hash []byte) (Invitation, error) {
+	var id int64
+	var live bool
+	err := q.QueryRowContext(ctx, `SELECT r.invitation_id, coalesce(r.outbox_id = i.outbox_id, false)
+		FROM replaced_tokens r JOIN invitations i ON i.id = r.invitation_id WHERE r.token_hash = ?`, hash).Scan(&id, &live)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Invitation{}, ErrTokenUnknown
+	}
+	if err != nil {
+		return Invitation{}, fmt.Errorf("models: look up earlier token: %w", err)
+	}
+	inv, err := getInvitation(ctx, q, now, id)
+	if err != nil {
+		return Invitation{}, err
+	}
+	if !live {
+		return inv, ErrInvitationReplaced
+	}
+	return inv, nil
 }
 
 // Join creates the account of someone who followed an invitation link and

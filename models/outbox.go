@@ -3,6 +3,7 @@ package models
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -28,7 +29,14 @@ const (
 	DeliverySent      = "sent"
 	DeliveryFailed    = "failed"
 	DeliveryCancelled = "cancelled" // superseded before it could be sent
+	DeliveryBounced   = "bounced"   // the SMTP server refused the recipient for good
 )
+
+// ClaimLease is how long a worker holds the emails it claimed before
+// another pass may send them again: longer than a batch can take to send
+// (batches of 25 with a 30-second limit each), so that only an email whose
+// worker died is ever taken over.
+const ClaimLease = 15 * time.Minute
 
 // Whose token an email's link needs.
 const (
@@ -59,7 +67,8 @@ func enqueue(ctx context.Context, tx *sql.Tx, ch *change, now time.Time, e Email
 type QueuedEmail struct {
 	ID        int64
 	Email     Email
-	Attempts  int
+	Attempts  int       // attempts recorded so far
+	QueuedAt  time.Time // when the change that caused it committed
 	tokenKind string
 	tokenRef  int64
 }
@@ -67,10 +76,12 @@ type QueuedEmail struct {
 // Queued signals, without blocking, after a commit that queued an email.
 func (o *Outbox) Queued() <-chan struct{} { return o.mailQueued }
 
-const dueSQL = `SELECT id, kind, to_addr, subject, text_body, html_body, token_kind, token_ref, attempts
+// A claimed email is due again once its claim runs out: next_attempt_at is
+// the claim's end while claimed_at is set.
+const dueSQL = `SELECT id, kind, to_addr, subject, text_body, html_body, token_kind, token_ref, attempts, created_at
 	FROM outbox WHERE status = 'queued' AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?`
 
-// Due returns up to limit emails whose next attempt is due.
+// Due returns up to limit emails whose next attempt is due, changing nothing.
 func (o *Outbox) Due(ctx context.Context, limit int) ([]QueuedEmail, error) {
 	rows, err := o.db.QueryContext(ctx, dueSQL, unix(o.now()), limit)
 	if err != nil {
@@ -80,10 +91,12 @@ func (o *Outbox) Due(ctx context.Context, limit int) ([]QueuedEmail, error) {
 	var out []QueuedEmail
 	for rows.Next() {
 		var q QueuedEmail
+		var queued int64
 		if err := rows.Scan(&q.ID, &q.Email.Kind, &q.Email.To, &q.Email.Subject, &q.Email.Text, &q.Email.HTML,
-			&q.tokenKind, &q.tokenRef, &q.Attempts); err != nil {
+			&q.tokenKind, &q.tokenRef, &q.Attempts, &queued); err != nil {
 			return nil, fmt.Errorf("models: due emails: %w", err)
 		}
+		q.QueuedAt = time.Unix(queued, 0).UTC()
 		out = append(out, q)
 	}
 	if err := rows.Err(); err != nil {
@@ -92,22 +105,38 @@ func (o *Outbox) Due(ctx context.Context, limit int) ([]QueuedEmail, error) {
 	return out, nil
 }
 
-// MintTokens makes, in one transaction, the token for each email's link and
-// stores its hash where it belongs. An email that needs no token gets "".
-// An email that has become pointless (its invitation was revoked or resent,
-// its token used or expired) is cancelled and left out of the result.
+// claimSQL marks an email as being sent, if it is still queued and due (no
+// other pass claimed it since Due read it).
+const claimSQL = `UPDATE outbox SET claimed_at = ?1, next_attempt_at = ?2
+	WHERE id = ?3 AND status = 'queued' AND next_attempt_at <= ?1`
+
+// MintTokens claims the emails of batch and makes the token each one's link
+// needs, in one transaction, before any of them is sent: a worker that dies
+// after sending leaves them claimed, and whoever sends them again (once the
+// claim ran out, or at once after ReleaseClaims) mints again while the
+// tokens minted before stay valid, so a link that went out is never broken.
+// An email that needs no token gets "". An email that has become pointless
+// (its invitation was revoked or resent, its token used or expired) is
+// cancelled and left out, and so is one that another pass claimed first.
 func (o *Outbox) MintTokens(ctx context.Context, batch []QueuedEmail) ([]MintedEmail, error) {
 	var out []MintedEmail
 	err := o.write(ctx, func(ctx context.Context, tx *sql.Tx, ch *change) error {
 		out = out[:0]
-		now := unix(o.now())
+		now := o.now()
 		for _, q := range batch {
-			token, ok, err := mintToken(ctx, tx, now, q)
+			res, err := tx.ExecContext(ctx, claimSQL, unix(now), unix(now.Add(ClaimLease)), q.ID)
+			if err != nil {
+				return fmt.Errorf("models: claim email: %w", err)
+			}
+			if n, err := res.RowsAffected(); err != nil || n != 1 {
+				continue // claimed by another pass, or no longer queued
+			}
+			token, ok, err := mintToken(ctx, tx, unix(now), q)
 			if err != nil {
 				return err
 			}
 			if !ok {
-				if _, err := tx.ExecContext(ctx, `UPDATE outbox SET status = 'cancelled' WHERE id = ?`, q.ID); err != nil {
+				if _, err := tx.ExecContext(ctx, `UPDATE outbox SET status = 'cancelled', claimed_at = NULL WHERE id = ?`, q.ID); err != nil {
 					return fmt.Errorf("models: cancel email: %w", err)
 				}
 				continue
@@ -119,12 +148,15 @@ func (o *Outbox) MintTokens(ctx context.Context, batch []QueuedEmail) ([]MintedE
 	return out, err
 }
 
-// MintedEmail is a queued email with the token its link needs ("" for none).
+// MintedEmail is a claimed email with the token its link needs ("" for none).
 type MintedEmail struct {
 	QueuedEmail
 	Token string
 }
 
+// mintToken sets a new token hash for q's link. A hash minted before for
+// the same email is kept as valid as the new one: the email that carried it
+// may have been delivered although its attempt was never recorded.
 func mintToken(ctx context.Context, tx *sql.Tx, now int64, q QueuedEmail) (string, bool, error) {
 	if q.tokenKind == tokenNone {
 		return "", true, nil
@@ -134,17 +166,20 @@ func mintToken(ctx context.Context, tx *sql.Tx, now int64, q QueuedEmail) (strin
 	var err error
 	switch q.tokenKind {
 	case tokenInvitation:
-		// A link minted by an earlier attempt may have reached the invitee
-		// after all; keep it recognisable as replaced.
-		if q.Attempts > 0 {
-			if _, err = tx.ExecContext(ctx, `INSERT OR IGNORE INTO replaced_tokens (token_hash, invitation_id, replaced_at)
-				SELECT token_hash, id, ? FROM invitations WHERE id = ? AND token_hash IS NOT NULL`, now, q.tokenRef); err != nil {
-				return "", false, fmt.Errorf("models: keep replaced token: %w", err)
-			}
+		// The invitation's current hash was minted for its latest email,
+		// which is q (the update below requires it).
+		if _, err = tx.ExecContext(ctx, `INSERT OR IGNORE INTO replaced_tokens (token_hash, invitation_id, replaced_at, outbox_id)
+			SELECT token_hash, id, ?, outbox_id FROM invitations WHERE id = ? AND outbox_id = ? AND token_hash IS NOT NULL`,
+			now, q.tokenRef, q.ID); err != nil {
+			return "", false, fmt.Errorf("models: keep earlier token: %w", err)
 		}
 		res, err = tx.ExecContext(ctx, `UPDATE invitations SET token_hash = ?
 			WHERE id = ? AND status = 'pending' AND outbox_id = ? AND expires_at > ?`, hash, q.tokenRef, q.ID, now)
 	case tokenUser:
+		if _, err = tx.ExecContext(ctx, `INSERT OR IGNORE INTO user_token_hashes (token_hash, user_token_id)
+			SELECT token_hash, id FROM user_tokens WHERE id = ? AND token_hash IS NOT NULL`, q.tokenRef); err != nil {
+			return "", false, fmt.Errorf("models: keep earlier token: %w", err)
+		}
 		res, err = tx.ExecContext(ctx, `UPDATE user_tokens SET token_hash = ?
 			WHERE id = ? AND used_at IS NULL AND expires_at > ?`, hash, q.tokenRef, now)
 	default:
@@ -160,44 +195,103 @@ func mintToken(ctx context.Context, tx *sql.Tx, now int64, q QueuedEmail) (strin
 	return token, n == 1, nil
 }
 
+// ReleaseClaims makes every claimed email due at once, for a server that
+// starts on a database no other process sends from (SQLite): whatever was
+// claimed belonged to a process that is gone. It returns how many.
+func (o *Outbox) ReleaseClaims(ctx context.Context) (int, error) {
+	var n int64
+	err := o.write(ctx, func(ctx context.Context, tx *sql.Tx, ch *change) error {
+		// Queued emails are few; their partial index finds the claimed ones.
+		res, err := tx.ExecContext(ctx, `UPDATE outbox INDEXED BY outbox_due_idx SET claimed_at = NULL, next_attempt_at = ?
+			WHERE status = 'queued' AND claimed_at IS NOT NULL`, unix(o.now()))
+		if err != nil {
+			return fmt.Errorf("models: release claimed emails: %w", err)
+		}
+		n, err = res.RowsAffected()
+		if err != nil {
+			return fmt.Errorf("models: release claimed emails: %w", err)
+		}
+		if n > 0 {
+			ch.mailed = true // wake the worker
+		}
+		return nil
+	})
+	return int(n), err
+}
+
 // Attempt is the outcome of one delivery attempt.
 type Attempt struct {
 	ID      int64
 	Err     string    // "" when the email was sent
-	RetryAt time.Time // after a failure: when to try again; zero to give up
+	RetryAt time.Time // after a temporary failure: when to try again; zero to give up
+	Bounced bool      // the server refused the recipient for good: give up now
 }
 
-// RecordAttempts writes the outcomes of a batch of attempts in one
-// transaction: the sent ones with one statement, each failure with its own.
+// RecordAttempts writes the outcomes of attempts in one transaction and
+// ends their claims: the sent ones with one statement, each failure with
+// its own. A bounced invitation email also revokes its invitation (if it is
+// still pending and the email still its latest), gives the invitation back
+// and records invite_bounced.
 func (o *Outbox) RecordAttempts(ctx context.Context, attempts []Attempt) error {
 	if len(attempts) == 0 {
 		return nil
 	}
 	return o.write(ctx, func(ctx context.Context, tx *sql.Tx, ch *change) error {
-		now := unix(o.now())
+		now := o.now()
 		var sent []string
 		for _, a := range attempts {
 			if a.Err == "" {
 				sent = append(sent, strconv.FormatInt(a.ID, 10))
 				continue
 			}
-			status, next := DeliveryQueued, unix(a.RetryAt)
-			if a.RetryAt.IsZero() {
-				status, next = DeliveryFailed, now
+			status, next, bounced := DeliveryQueued, unix(a.RetryAt), sql.NullInt64{}
+			switch {
+			case a.Bounced:
+				status, next, bounced = DeliveryFailed, unix(now), sql.NullInt64{Int64: unix(now), Valid: true}
+			case a.RetryAt.IsZero():
+				status, next = DeliveryFailed, unix(now)
 			}
 			if _, err := tx.ExecContext(ctx, `UPDATE outbox SET status = ?, attempts = attempts + 1, next_attempt_at = ?,
-				last_error = ? WHERE id = ?`, status, next, a.Err, a.ID); err != nil {
+				last_error = ?, claimed_at = NULL, bounced_at = ? WHERE id = ?`, status, next, a.Err, bounced, a.ID); err != nil {
 				return fmt.Errorf("models: record delivery: %w", err)
+			}
+			if a.Bounced {
+				if err := revokeBounced(ctx, tx, ch, now, a.ID); err != nil {
+					return err
+				}
 			}
 		}
 		if len(sent) == 0 {
 			return nil
 		}
 		// The ids are integers formatted here, never user input.
-		if _, err := tx.ExecContext(ctx, `UPDATE outbox SET status = 'sent', attempts = attempts + 1, last_error = '', sent_at = ?
-			WHERE id IN (`+strings.Join(sent, ",")+`)`, now); err != nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE outbox SET status = 'sent', attempts = attempts + 1, last_error = '', sent_at = ?,
+			claimed_at = NULL WHERE id IN (`+strings.Join(sent, ",")+`)`, unix(now)); err != nil {
 			return fmt.Errorf("models: record deliveries: %w", err)
 		}
 		return nil
 	})
+}
+
+// revokeBounced ends the invitation whose latest email outboxID bounced.
+func revokeBounced(ctx context.Context, tx *sql.Tx, ch *change, now time.Time, outboxID int64) error {
+	var id, inviterID int64
+	err := tx.QueryRowContext(ctx, `UPDATE invitations SET status = 'revoked', revoked_at = ?1, ended_at = ?1
+		WHERE outbox_id = ?2 AND status = 'pending' AND expires_at > ?1
+		AND id = (SELECT token_ref FROM outbox WHERE id = ?2 AND token_kind = 'invitation')
+		RETURNING id, inviter_id`, unix(now), outboxID).Scan(&id, &inviterID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil // not an invitation, or no longer pending
+	}
+	if err != nil {
+		return fmt.Errorf("models: revoke bounced invitation: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE allocations SET held = held - 1 WHERE user_id = ?`, inviterID); err != nil {
+		return fmt.Errorf("models: give bounced invitation back: %w", err)
+	}
+	inv, err := getInvitation(ctx, tx, now, id)
+	if err != nil {
+		return err
+	}
+	return record(ctx, tx, ch, Event{Kind: EventInviteBounced, At: now, Invitation: &inv})
 }

@@ -56,8 +56,12 @@ func lookupUserToken(ctx context.Context, q queryer, token, purpose string, now 
 	var t userToken
 	var used sql.NullInt64
 	var expires int64
-	err := q.QueryRowContext(ctx,
-		`SELECT id, user_id, email_key, expires_at, used_at FROM user_tokens WHERE token_hash = ? AND purpose = ?`,
+	// A hash the worker minted before minting again for the same email
+	// (user_token_hashes) is as good as the current one: that email may
+	// have been delivered.
+	err := q.QueryRowContext(ctx, `SELECT id, user_id, email_key, expires_at, used_at FROM user_tokens
+		WHERE id = coalesce((SELECT id FROM user_tokens WHERE token_hash = ?1),
+			(SELECT user_token_id FROM user_token_hashes WHERE token_hash = ?1)) AND purpose = ?2`,
 		HashToken(token), purpose).Scan(&t.id, &t.userID, &t.emailKey, &expires, &used)
 	if errors.Is(err, sql.ErrNoRows) {
 		return userToken{}, ErrTokenUnknown

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"time"
@@ -15,7 +16,6 @@ import (
 
 	"github.com/beckon-app/beckon/handlers"
 	"github.com/beckon-app/beckon/mail"
-	"github.com/beckon-app/beckon/models"
 )
 
 // serve runs the web server until ctx is cancelled (SIGINT or SIGTERM), then
@@ -41,9 +41,22 @@ func serve(ctx context.Context, env *environment, name string, args []string) er
 		if err != nil {
 			return usageError{fmt.Errorf("BECKON_SMTP_URL: %w", err)}
 		}
+		logger.Info("sending email over SMTP", "server", s.String(), "tls", s.TLS())
 		sender = s
+	} else if strings.HasPrefix(cfg.BaseURL, "https://") {
+		// Looks like production, where every emailed token in the log
+		// would be a way into someone's account.
+		logger.Warn("BECKON_SMTP_URL is not set: emails, with their links and tokens, are written to the log instead of sent; set it before real users sign up")
 	}
 	deliverer := mail.NewDeliverer(app.store.Outbox, sender, logger, mail.DelivererOptions{})
+	// One process owns a SQLite file, so whatever emails are claimed were
+	// claimed by a server that died while sending them: send them again now
+	// (their links stay valid) rather than when their claim runs out.
+	if n, err := app.store.Outbox.ReleaseClaims(ctx); err != nil {
+		return fmt.Errorf("release claimed emails: %w", err)
+	} else if n > 0 {
+		logger.Warn("emails claimed by a previous run are sent again", "count", n)
+	}
 
 	store := sqlite3store.NewWithCleanupInterval(app.db, 10*time.Minute)
 	defer store.StopCleanup()
@@ -79,7 +92,7 @@ func serve(ctx context.Context, env *environment, name string, args []string) er
 	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
 	wg.Go(func() { deliverer.Run(bg, 15*time.Second) })
-	wg.Go(func() { sweepExpired(bg, app.store, logger, time.Minute) })
+	wg.Go(func() { sweepExpired(bg, app.store.Invitations.ExpireDue, logger, time.Minute) })
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
@@ -103,20 +116,30 @@ func serve(ctx context.Context, env *environment, name string, args []string) er
 	return nil
 }
 
-// sweepExpired ends overdue invitations every interval until ctx is done.
-func sweepExpired(ctx context.Context, store *models.Store, logger *slog.Logger, interval time.Duration) {
+// sweepExpired ends overdue invitations (expire) every interval until ctx is
+// done. A panic in a run is logged and the sweep goes on.
+func sweepExpired(ctx context.Context, expire func(context.Context) (int, error), logger *slog.Logger, interval time.Duration) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
-		if n, err := store.Invitations.ExpireDue(ctx); err != nil && ctx.Err() == nil {
-			logger.Error("expiry sweep failed", "err", err)
-		} else if n > 0 {
-			logger.Info("expired invitations", "count", n)
-		}
+		sweepOnce(ctx, expire, logger)
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 		}
+	}
+}
+
+func sweepOnce(ctx context.Context, expire func(context.Context) (int, error), logger *slog.Logger) {
+	defer func() {
+		if p := recover(); p != nil {
+			logger.Error("expiry sweep panicked", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+		}
+	}()
+	if n, err := expire(ctx); err != nil && ctx.Err() == nil {
+		logger.Error("expiry sweep failed", "err", err)
+	} else if n > 0 {
+		logger.Info("expired invitations", "count", n)
 	}
 }

@@ -35,10 +35,12 @@ type Server struct {
 	t    testing.TB
 	addr string
 
-	mu   sync.Mutex
-	srv  *smtp.Server
-	ln   net.Listener
-	msgs []Received
+	mu      sync.Mutex
+	srv     *smtp.Server
+	ln      net.Listener
+	msgs    []Received
+	refused map[string]int // lower-cased address: the reply code RCPT TO gets
+	delay   time.Duration  // before accepting each message
 }
 
 // NewServer starts a server on a free port; the test's cleanup stops it.
@@ -97,6 +99,31 @@ func (s *Server) Stop() {
 	}
 }
 
+// Refuse makes the server answer RCPT TO for addr (any case) with code: a
+// 5xx for a permanent refusal (550, "no such user"), a 4xx for a temporary
+// one. A code of 0 accepts the address again.
+func (s *Server) Refuse(addr string, code int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.refused == nil {
+		s.refused = map[string]int{}
+	}
+	if code == 0 {
+		delete(s.refused, strings.ToLower(addr))
+		return
+	}
+	s.refused[strings.ToLower(addr)] = code
+}
+
+// SetDelay makes the server wait d after it took each message before it
+// answers that it did, as a distant server may: a sender that dies in that
+// moment delivered a message it never learns was delivered.
+func (s *Server) SetDelay(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.delay = d
+}
+
 // Messages returns a copy of everything received so far.
 func (s *Server) Messages() []Received {
 	s.mu.Lock()
@@ -136,6 +163,15 @@ func (ss *session) Mail(from string, _ *smtp.MailOptions) error {
 }
 
 func (ss *session) Rcpt(to string, _ *smtp.RcptOptions) error {
+	ss.server.mu.Lock()
+	code := ss.server.refused[strings.ToLower(to)]
+	ss.server.mu.Unlock()
+	switch {
+	case code >= 500:
+		return &smtp.SMTPError{Code: code, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "No such user here"}
+	case code >= 400:
+		return &smtp.SMTPError{Code: code, EnhancedCode: smtp.EnhancedCode{4, 2, 1}, Message: "Mailbox busy, try later"}
+	}
 	ss.to = append(ss.to, to)
 	return nil
 }
@@ -149,7 +185,9 @@ func (ss *session) Data(r io.Reader) error {
 	decode(&m)
 	ss.server.mu.Lock()
 	ss.server.msgs = append(ss.server.msgs, m)
+	delay := ss.server.delay
 	ss.server.mu.Unlock()
+	time.Sleep(delay)
 	return nil
 }
 
