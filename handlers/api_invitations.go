@@ -83,6 +83,10 @@ func (h *Handler) apiInviteJoin(w http.ResponseWriter, r *http.Request) {
 		h.apiDeadInvitation(w, r, inv, err)
 		return
 	}
+	if err := h.store.Settings.CheckJoiningOpen(r.Context()); err != nil {
+		h.apiFail(w, r, err, models.Facts{})
+		return
+	}
 	var req apiJoinRequest
 	if !h.decodeJSON(w, r, &req) {
 		return

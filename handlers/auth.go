@@ -151,6 +151,14 @@ func (h *Handler) signupPost(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
+	// Open signups follow the invitations' blocked domains.
+	if err := h.store.Settings.CheckSignupDomain(r.Context(), nu.Email); signupConflict(err, &form) {
+		h.render(w, r, http.StatusUnprocessableEntity, views.SignupPage(h.layout(r, "Join"), form))
+		return
+	} else if err != nil {
+		h.serverError(w, r, err)
+		return
+	}
 	u, err := h.store.Users.Create(r.Context(), nu)
 	if signupConflict(err, &form) {
 		h.render(w, r, http.StatusUnprocessableEntity, views.SignupPage(h.layout(r, "Join"), form))

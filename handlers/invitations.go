@@ -18,7 +18,7 @@ const (
 // invitePanel renders the member's home: counter, invite form, recent invitations.
 func (h *Handler) invitePanel(w http.ResponseWriter, r *http.Request) {
 	u, _ := currentUser(r)
-	h.renderPanel(w, r, http.StatusOK, u, views.InviteForm{})
+	h.renderPanel(w, r, http.StatusOK, u, views.InviteForm{NotBefore: h.store.Invitations.InviteFrom(u)})
 }
 
 func (h *Handler) renderPanel(w http.ResponseWriter, r *http.Request, status int, u models.User, form views.InviteForm) {
@@ -101,6 +101,12 @@ func (h *Handler) inviteRefused(w http.ResponseWriter, r *http.Request, u models
 		h.serverError(w, r, err)
 		return
 	}
+	if errors.Is(err, models.ErrTooNew) {
+		// The form gives way to the date from which the member may invite.
+		form.NotBefore = e.Facts.Date
+		h.inviteFormAgain(w, r, statusOf(e.Kind), u, form)
+		return
+	}
 	if e.RetryAfter > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(e.RetryAfter))
 	}
@@ -111,6 +117,10 @@ func (h *Handler) inviteRefused(w http.ResponseWriter, r *http.Request, u models
 // inviteFormAgain answers an invitation that was not sent: the form with its
 // messages and the counters (htmx), or the whole panel.
 func (h *Handler) inviteFormAgain(w http.ResponseWriter, r *http.Request, status int, u models.User, form views.InviteForm) {
+	if form.NotBefore.IsZero() {
+		// A member too new to invite sees the date, not the form, whatever was refused.
+		form.NotBefore = h.store.Invitations.InviteFrom(u)
+	}
 	if wantsFragment(r) {
 		h.render(w, r, status, views.InviteRefused(u, form))
 		return

@@ -17,6 +17,9 @@ func (h *Handler) joinShow(w http.ResponseWriter, r *http.Request) {
 		h.deadInvitation(w, r, inv, err)
 		return
 	}
+	if h.joiningPaused(w, r, inv) {
+		return
+	}
 	l := h.layout(r, "You are invited")
 	if l.SignedIn() {
 		h.render(w, r, http.StatusOK, views.JoinSignedInPage(l, inv))
@@ -39,6 +42,9 @@ func (h *Handler) joinPost(w http.ResponseWriter, r *http.Request) {
 		h.deadInvitation(w, r, inv, err)
 		return
 	}
+	if h.joiningPaused(w, r, inv) {
+		return
+	}
 	if _, ok := currentUser(r); ok {
 		h.render(w, r, http.StatusOK, views.JoinSignedInPage(h.layout(r, "You are invited"), inv))
 		return
@@ -49,6 +55,16 @@ func (h *Handler) joinPost(w http.ResponseWriter, r *http.Request) {
 			h.render(w, r, http.StatusUnprocessableEntity, views.JoinPage(h.layout(r, "You are invited"), inv, token, form))
 		}
 		return
+	}
+	// A changed address must not be one that no invitation could reach.
+	if models.EmailKey(nu.Email) != models.EmailKey(inv.Email) {
+		if err := h.store.Settings.CheckSignupDomain(r.Context(), nu.Email); signupConflict(err, &form) {
+			h.render(w, r, http.StatusUnprocessableEntity, views.JoinPage(h.layout(r, "You are invited"), inv, token, form))
+			return
+		} else if err != nil {
+			h.serverError(w, r, err)
+			return
+		}
 	}
 	u, inv, err := h.store.Invitations.Join(r.Context(), token, nu)
 	if signupConflict(err, &form) {
@@ -75,4 +91,38 @@ func (h *Handler) deadInvitation(w http.ResponseWriter, r *http.Request, inv mod
 // invitationFacts is what the messages about an invitation's link may name.
 func invitationFacts(inv models.Invitation) models.Facts {
 	return models.Facts{What: "invitation", Inviter: inv.InviterDisplay(), Date: inv.ExpiresAt, Email: inv.Email}
+}
+
+// joiningPaused answers a join link while staff have paused joining (403,
+// the link left pending) and reports whether it did.
+func (h *Handler) joiningPaused(w http.ResponseWriter, r *http.Request, inv models.Invitation) bool {
+	err := h.store.Settings.CheckJoiningOpen(r.Context())
+	if err != nil {
+		h.deadInvitation(w, r, inv, err)
+	}
+	return err != nil
+}
+
+// joinDeclinePost handles POST /join/{token}/decline: the invitee's "No
+// thanks". The invitation ends as declined and is given back; the link then
+// answers that it was declined. Declining works while joining is paused: it
+// joins nobody.
+func (h *Handler) joinDeclinePost(w http.ResponseWriter, r *http.Request) {
+	tokenPageHeaders(w)
+	token := r.PathValue("token")
+	if _, ok := currentUser(r); ok {
+		inv, err := h.store.Invitations.LookupToken(r.Context(), token)
+		if err != nil {
+			h.deadInvitation(w, r, inv, err)
+			return
+		}
+		h.render(w, r, http.StatusOK, views.JoinSignedInPage(h.layout(r, "You are invited"), inv))
+		return
+	}
+	inv, err := h.store.Invitations.Decline(r.Context(), token)
+	if err != nil {
+		h.deadInvitation(w, r, inv, err)
+		return
+	}
+	h.render(w, r, http.StatusOK, views.DeclinedPage(h.layout(r, "Invitation declined"), inv, token))
 }

@@ -69,6 +69,9 @@ func (h *Handler) Routes() http.Handler {
 		r.Post("/password/reset/{token}", h.passwordResetPost)
 		r.Get("/join/{token}", h.joinShow)
 		r.Post("/join/{token}", h.joinPost)
+		r.Post("/join/{token}/decline", h.joinDeclinePost)
+		r.Get("/optout/{token}", h.optOut)
+		r.Post("/optout/{token}", h.optOutPost)
 
 		// Members.
 		r.Group(func(r chi.Router) {
@@ -105,6 +108,10 @@ func (h *Handler) Routes() http.Handler {
 			r.Get("/staff/invitations", h.staffInvitations)
 			r.Post("/staff/invitations/{id}/revoke", h.staffInvitationRevokePost)
 			r.Get("/staff/audit", h.staffAudit)
+			r.Get("/staff/settings", h.staffSettings)
+			r.Post("/staff/settings", h.staffSettingsPost)
+			r.Get("/staff/invitations/expire-all", h.staffExpireAllConfirm)
+			r.Post("/staff/invitations/expire-all", h.staffExpireAllPost)
 		})
 	})
 	return r

@@ -41,11 +41,14 @@ func (c Composer) PasswordReset(u models.User) models.Email {
 }
 
 // Invitation is the email that carries an invitation link: who invites (name
-// and username), their note, the link and the expiry date.
+// and username), their note, the link and the expiry date, and the opt-out
+// link, /optout/ with the same token as the join link (so it needs no token
+// of its own: the delivery fills every placeholder with the one token).
 func (c Composer) Invitation(inv models.Invitation, inviter models.User) models.Email {
 	return c.render(inv.Email, inviter.DisplayName()+" invited you to join "+c.SiteName, "invitation", map[string]any{
 		"Site": c.SiteName, "Inviter": inviter.Name, "Username": inviter.Username, "Note": inv.Note,
-		"Link": c.link("/join/"), "Expires": inv.ExpiresAt.Format("Monday 2 January 2006 at 15:04 MST"),
+		"Link": c.link("/join/"), "OptOut": c.link("/optout/"),
+		"Expires": inv.ExpiresAt.Format("Monday 2 January 2006 at 15:04 MST"),
 	})
 }
 
@@ -91,6 +94,9 @@ To accept, open this link and choose a password:
 {{.Link}}
 
 The invitation expires on {{.Expires}}. The link works once.
+
+Not interested? To get no more invitations from anyone on {{.Site}}, open:
+{{.OptOut}}
 {{end}}`))
 
 var htmlTemplates = htmltemplate.Must(htmltemplate.New("").Parse(`
@@ -99,4 +105,4 @@ var htmlTemplates = htmltemplate.Must(htmltemplate.New("").Parse(`
 {{define "label"}}Open the link{{end}}
 {{define "confirm"}}{{template "head"}}<p>Hello {{.Name}},</p><p>Please confirm your email address for {{.Site}}.</p>{{template "button" .Link}}<p>The link works for {{.Days}} days. If you did not sign up, ignore this email.</p></body></html>{{end}}
 {{define "reset"}}{{template "head"}}<p>Hello {{.Name}},</p><p>Someone asked to reset the password of your {{.Site}} account (@{{.Username}}). The link works for one hour.</p>{{template "button" .Link}}<p>If it was not you, ignore this email: your password stays as it is.</p></body></html>{{end}}
-{{define "invitation"}}{{template "head"}}<p>{{with .Inviter}}<strong>{{.}}</strong> (@{{$.Username}}){{else}}<strong>@{{.Username}}</strong>{{end}} invited you to join {{.Site}}.</p>{{if .Note}}<blockquote style="border-left:3px solid #c7d2fe;margin:16px 0;padding:4px 12px;color:#374151;white-space:pre-line">{{.Note}}</blockquote>{{end}}{{template "button" .Link}}<p>The invitation expires on {{.Expires}}. The link works once.</p></body></html>{{end}}`))
+{{define "invitation"}}{{template "head"}}<p>{{with .Inviter}}<strong>{{.}}</strong> (@{{$.Username}}){{else}}<strong>@{{.Username}}</strong>{{end}} invited you to join {{.Site}}.</p>{{if .Note}}<blockquote style="border-left:3px solid #c7d2fe;margin:16px 0;padding:4px 12px;color:#374151;white-space:pre-line">{{.Note}}</blockquote>{{end}}{{template "button" .Link}}<p>The invitation expires on {{.Expires}}. The link works once.</p><p style="font-size:13px;color:#6b7280">Not interested? <a href="{{.OptOut}}" style="color:#6b7280">Get no more invitations from anyone on {{.Site}}</a>.</p></body></html>{{end}}`))

@@ -19,8 +19,9 @@ func TestInvitationEmail(t *testing.T) {
 		t.Errorf("kind %q, to %q, subject %q", named.Kind, named.To, named.Subject)
 	}
 	link := "https://beckon.example/join/" + mail.TokenPlaceholder
+	optOut := "https://beckon.example/optout/" + mail.TokenPlaceholder
 	for _, part := range []struct{ name, body string }{{"text", named.Text}, {"HTML", named.HTML}} {
-		for _, want := range []string{"Ann Smith", "(@ann)", link, "Tuesday 1 December 2026 at 09:30 UTC"} {
+		for _, want := range []string{"Ann Smith", "(@ann)", link, optOut, "Tuesday 1 December 2026 at 09:30 UTC"} {
 			if !strings.Contains(part.body, want) {
 				t.Errorf("%s lacks %q:\n%s", part.name, want, part.body)
 			}

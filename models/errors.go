@@ -174,6 +174,13 @@ var (
 	ErrInvitationRevoked  = declare(&Error{Code: "invitation_revoked", Kind: KindGone, Title: "Invitation withdrawn", Message: "{inviter} withdrew this invitation. Ask them if you think this is a mistake."})
 	ErrInvitationReplaced = declare(&Error{Code: "invitation_replaced", Kind: KindGone, Title: "Link replaced", Message: "A newer email from {inviter} replaced this link. Use the link in the most recent invitation email."})
 	ErrInvitationUsed     = declare(&Error{Code: "invitation_used", Kind: KindGone, Title: "Invitation already used", Message: "This invitation has already been used to join. If it was you, sign in."})
+	ErrInvitationDeclined = declare(&Error{Code: "invitation_declined", Kind: KindGone, Title: "Invitation declined", Message: "This invitation was declined."})
+
+	// Section 11's site switches and refusals of an invitation.
+	ErrJoiningPaused = declare(&Error{Code: "joining_paused", Kind: KindForbidden, Title: "Joining is paused", Message: "Joining {site} is paused for now; your invitation will work again when it reopens."})
+	ErrDomainBlocked = declare(&Error{Code: "domain_blocked", Kind: KindInvalid, Field: "email", Title: "Not allowed", Message: "Invitations to {domain} addresses are not allowed."})
+	ErrOptedOut      = declare(&Error{Code: "opted_out", Kind: KindInvalid, Field: "email", Title: "Not sent", Message: "{email} has asked not to receive invitations."})
+	ErrTooNew        = declare(&Error{Code: "too_new", Kind: KindForbidden, Title: "Not yet", Message: "You can invite friends from {date}."})
 )
 
 // RateLimitError says an action was refused because a limit was reached, and

@@ -19,6 +19,8 @@ const (
 	EventAllocationChanged   = "allocation_changed"
 	EventPasswordSet         = "password_set"
 	EventInviteBounced       = "invite_bounced" // the SMTP server refused the invitation's recipient; the invitation was revoked
+	EventInviteDeclined      = "invite_declined"
+	EventInvitationsEarned   = "invitations_earned"
 )
 
 // Event is something that happened, as recorded in the events table and

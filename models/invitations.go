@@ -21,10 +21,11 @@ const (
 	StatusJoinedIndependently = "joined_independently"
 	StatusExpired             = "expired"
 	StatusRevoked             = "revoked"
+	StatusDeclined            = "declined" // the invitee said no thanks
 )
 
 // Statuses lists every status, in the order a list filter offers them.
-var Statuses = []string{StatusPending, StatusAccepted, StatusJoinedIndependently, StatusExpired, StatusRevoked}
+var Statuses = []string{StatusPending, StatusAccepted, StatusJoinedIndependently, StatusExpired, StatusRevoked, StatusDeclined}
 
 // ValidStatus reports whether s is one of Statuses.
 func ValidStatus(s string) bool {
@@ -294,6 +295,9 @@ func (m *Invitations) CreateFrom(ctx context.Context, inviter User, email, note 
 		}
 		if refused != nil {
 			return m.recordRefusal(ctx, tx, now, inviterID, refused)
+		}
+		if err := m.refuseInvitation(ctx, tx, now, inviter, key); err != nil {
+			return err
 		}
 		var err error
 		if alloc, err = takeInvitation(ctx, tx, inviterID); err != nil {
@@ -578,6 +582,7 @@ var endStatusEvent = map[string]string{
 	StatusExpired:             EventInvitationExpired,
 	StatusRevoked:             EventInvitationRevoked,
 	StatusJoinedIndependently: EventJoinedIndependently,
+	StatusDeclined:            EventInviteDeclined,
 }
 
 // endInvitations moves the pending invitations matching where (over the

@@ -36,6 +36,8 @@ func lookupInvitationToken(ctx context.Context, q queryer, now time.Time, token 
 		return inv, ErrInvitationExpired
 	case StatusRevoked:
 		return inv, ErrInvitationRevoked
+	case StatusDeclined:
+		return inv, ErrInvitationDeclined
 	default:
 		return inv, ErrInvitationUsed
 	}
@@ -102,6 +104,9 @@ func (m *Invitations) join(ctx context.Context, token string, nu NewUser, extraE
 		now := m.now()
 		var err error
 		if inv, err = lookupInvitationToken(ctx, tx, now, token); err != nil {
+			return err
+		}
+		if err := checkJoiningOpen(ctx, tx); err != nil {
 			return err
 		}
 		if extraEvent == EventPasswordSet {

@@ -250,6 +250,7 @@ type Stats struct {
 	JoinedIndependently int
 	Expired             int
 	Revoked             int
+	Declined            int
 	Days                []DayCount // the last 30 days, oldest first
 }
 
@@ -278,8 +279,9 @@ func (s *Staff) Stats(ctx context.Context) (Stats, error) {
 		return Stats{}, fmt.Errorf("models: stats: %w", err)
 	}
 	err := s.db.QueryRowContext(ctx, `SELECT coalesce(sum(sent), 0), coalesce(sum(accepted), 0),
-		coalesce(sum(joined_independently), 0), coalesce(sum(expired), 0), coalesce(sum(revoked), 0)
-		FROM invitation_days`).Scan(&st.Sent, &st.Accepted, &st.JoinedIndependently, &st.Expired, &st.Revoked)
+		coalesce(sum(joined_independently), 0), coalesce(sum(expired), 0), coalesce(sum(revoked), 0),
+		coalesce(sum(declined), 0)
+		FROM invitation_days`).Scan(&st.Sent, &st.Accepted, &st.JoinedIndependently, &st.Expired, &st.Revoked, &st.Declined)
 	if err != nil {
 		return Stats{}, fmt.Errorf("models: stats: %w", err)
 	}
@@ -292,7 +294,7 @@ func (s *Staff) Stats(ctx context.Context) (Stats, error) {
 		WHERE status = 'pending' AND expires_at <= ?`, unix(now)).Scan(&overdue); err != nil {
 		return Stats{}, fmt.Errorf("models: stats: %w", err)
 	}
-	st.Pending = st.Sent - st.Accepted - st.JoinedIndependently - st.Expired - st.Revoked - overdue
+	st.Pending = st.Sent - st.Accepted - st.JoinedIndependently - st.Expired - st.Revoked - st.Declined - overdue
 	st.Expired += overdue
 	if st.Days, err = s.days(ctx, now); err != nil {
 		return Stats{}, err

@@ -58,6 +58,13 @@ type Options struct {
 	RecipientRate int
 	// Argon sets the password hashing cost; zero means DefaultArgon.
 	Argon ArgonParams
+	// InviteMinAge is how long someone must have been a member before
+	// inviting (0: no wait); staff are exempt.
+	InviteMinAge time.Duration
+	// EarnAfter is how long an invitee must have been a member in good
+	// standing for their inviter to earn EarnAmount invitations (0: off).
+	EarnAfter  time.Duration
+	EarnAmount int
 }
 
 // Store gathers the table groups over one database.
@@ -70,6 +77,7 @@ type Store struct {
 	Staff       *Staff
 	APITokens   *APITokens
 	core        *core
+	Settings    *Settings
 }
 
 // ErrClosed is the error of a write after Store.Close.
@@ -112,6 +120,9 @@ func New(db *sql.DB, opts Options) *Store {
 	if opts.InviteExpiry <= 0 {
 		opts.InviteExpiry = 168 * time.Hour
 	}
+	if opts.EarnAmount <= 0 {
+		opts.EarnAmount = 1
+	}
 	if opts.Argon == (ArgonParams{}) {
 		opts.Argon = DefaultArgon
 	}
@@ -129,6 +140,7 @@ func New(db *sql.DB, opts Options) *Store {
 		Staff:       &Staff{c},
 		APITokens:   &APITokens{c},
 		core:        c,
+		Settings:    &Settings{c},
 	}
 }
 

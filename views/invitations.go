@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/url"
 	"strconv"
+	"time"
 
 	"github.com/beckon-app/beckon/models"
 )
@@ -14,6 +15,9 @@ type InviteForm struct {
 	Note    string
 	Errors  FieldErrors
 	Problem string // a message for the whole form (rate limited)
+	// NotBefore is when a member too new to invite may first do so; the
+	// form then gives way to that sentence (zero: no wait).
+	NotBefore time.Time
 }
 
 // InvitePanel is the signed-in member's home: counter, form and recent invitations.

@@ -174,6 +174,16 @@ func AuditSummary(e models.AuditEntry) string {
 		return fmt.Sprintf("Gave %s a plain allocation of %d", target, e.Amount)
 	case models.ActionRevoke:
 		return "Revoked the invitation to " + e.TargetName
+	case models.ActionJoiningPaused:
+		return "Paused joining"
+	case models.ActionJoiningReopened:
+		return "Reopened joining"
+	case models.ActionBlockedDomains:
+		return "Set the blocked domains: " + Plural(e.Amount, "domain", "domains")
+	case models.ActionExpireAll:
+		return fmt.Sprintf("Expired every pending invitation: %s", Plural(e.Amount, "invitation", "invitations"))
+	case models.ActionEarned:
+		return fmt.Sprintf("%s earned %d through invitees in good standing", target, e.Amount)
 	}
 	return e.Action
 }

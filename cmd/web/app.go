@@ -44,6 +44,9 @@ func openApp(ctx context.Context, cfg config, logger *slog.Logger) (*app, error)
 		InviteExpiry:      cfg.InviteExpiry,
 		InviteRate:        cfg.InviteRate,
 		RecipientRate:     cfg.RecipientRate,
+		InviteMinAge:      cfg.InviteMinAge,
+		EarnAfter:         cfg.EarnAfter,
+		EarnAmount:        cfg.EarnAmount,
 	})
 	return &app{db: db, store: store}, nil
 }

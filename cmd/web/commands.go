@@ -22,6 +22,7 @@ var commands = map[string]command{
 	"createuser":         createUserCmd,
 	"grant":              grantCmd,
 	"expire-invitations": expireInvitationsCmd,
+	"sweep":              sweepCmd,
 	"add-invites":        addInvitesCmd,
 	"topoff-invites":     topOffInvitesCmd,
 	"infinite-invites":   infiniteInvitesCmd,
@@ -187,6 +188,26 @@ func expireInvitationsCmd(ctx context.Context, env *environment, name string, ar
 		return err
 	}
 	fmt.Fprintf(env.stdout, "expired %s\n", plural(n, "invitation", "invitations"))
+	return nil
+}
+
+// sweepCmd runs every periodic job once (what the server does every minute).
+func sweepCmd(ctx context.Context, env *environment, name string, args []string) error {
+	if len(args) > 0 {
+		return usageError{errors.New("usage: beckon sweep")}
+	}
+	a, err := openFromEnv(ctx, env)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	res, err := sweep(ctx, a.store)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(env.stdout, "expired %s; earned invitations for %s through %s\n",
+		plural(res.Expired, "invitation", "invitations"), plural(res.Earned.Inviters, "member", "members"),
+		plural(res.Earned.Invitees, "invitee", "invitees"))
 	return nil
 }
 

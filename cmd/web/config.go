@@ -29,6 +29,9 @@ type config struct {
 	RecipientRate     int
 	TrustedProxies    []netip.Prefix
 	JoinRate          int
+	InviteMinAge      time.Duration
+	EarnAfter         time.Duration
+	EarnAmount        int
 }
 
 // setting is one configuration value: its variable, flag and default.
@@ -50,6 +53,9 @@ var settings = []setting{
 	{"BECKON_RECIPIENT_RATE", "recipient-rate", "3", "invitation emails one address may receive a day; 0 for no limit"},
 	{"BECKON_TRUSTED_PROXIES", "trusted-proxies", "", "comma-separated CIDRs of reverse proxies whose X-Forwarded-For is believed; empty ignores the header"},
 	{"BECKON_JOIN_RATE", "join-rate", "20", "sign-up attempts one client address may make in 15 minutes; 0 for no limit"},
+	{"BECKON_INVITE_MIN_AGE", "invite-min-age", "0", "how long someone must have been a member before inviting (a Go duration; 0 for no wait; staff are exempt)"},
+	{"BECKON_EARN_AFTER", "earn-after", "0", "how long an invitee must have been a member in good standing for their inviter to earn invitations (a Go duration; 0 turns it off)"},
+	{"BECKON_EARN_AMOUNT", "earn-amount", "1", "invitations an inviter earns per invitee in good standing"},
 }
 
 // parseConfig reads the environment through getenv, then the flags in args,
@@ -128,6 +134,22 @@ func parseConfig(name string, args []string, getenv func(string) string, stderr 
 		bad("BECKON_TRUSTED_PROXIES", err.Error())
 	} else {
 		c.TrustedProxies = ps
+	}
+	for _, d := range []struct {
+		env string
+		dst *time.Duration
+	}{{"BECKON_INVITE_MIN_AGE", &c.InviteMinAge}, {"BECKON_EARN_AFTER", &c.EarnAfter}} {
+		v, err := time.ParseDuration(get(d.env))
+		if err != nil || v < 0 {
+			bad(d.env, fmt.Sprintf("%q is not a Go duration of 0 or more (for example 720h)", get(d.env)))
+			continue
+		}
+		*d.dst = v
+	}
+	if n, err := strconv.Atoi(get("BECKON_EARN_AMOUNT")); err != nil || n < 1 || n > 1_000_000 {
+		bad("BECKON_EARN_AMOUNT", "must be a whole number from 1 to 1000000")
+	} else {
+		c.EarnAmount = n
 	}
 	if len(errs) > 0 {
 		return config{}, nil, usageError{fmt.Errorf("bad configuration:\n  %s", strings.Join(errs, "\n  "))}

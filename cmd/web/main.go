@@ -50,6 +50,7 @@ commands:
                                          create a verified user; password read from stdin
   grant manage_invites E                 let the user with email E use the staff dashboard
   expire-invitations                     run the invitation expiry sweep once
+  sweep                                  run every periodic job once (expiry, earned invitations)
   add-invites N [--only-empty]           add N invitations to every limited user
   topoff-invites N                       raise every limited user to N remaining
   infinite-invites [--off N]             give everyone unlimited invitations (--off: a plain N)

@@ -13,6 +13,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/beckon-app/beckon/mail"
+	"github.com/beckon-app/beckon/models"
 )
 
 // env returns a getenv with the given variables and nothing else.
@@ -43,6 +46,10 @@ func TestBadConfigurationIsAUsageError(t *testing.T) {
 		{"proxy name", []string{"BECKON_TRUSTED_PROXIES", "10.0.0.0/8, proxy.local"}, nil, `BECKON_TRUSTED_PROXIES: "proxy.local" is not a CIDR`},
 		{"proxy bits", []string{"BECKON_TRUSTED_PROXIES", "10.0.0.0/33"}, nil, `BECKON_TRUSTED_PROXIES: "10.0.0.0/33" is not a CIDR`},
 		{"proxy flag", nil, []string{"serve", "-trusted-proxies", "10.1/16"}, "BECKON_TRUSTED_PROXIES"},
+		{"min age", []string{"BECKON_INVITE_MIN_AGE", "-1h"}, nil, "BECKON_INVITE_MIN_AGE"},
+		{"earn after", []string{"BECKON_EARN_AFTER", "soon"}, nil, "BECKON_EARN_AFTER"},
+		{"earn amount", []string{"BECKON_EARN_AMOUNT", "0"}, nil, "BECKON_EARN_AMOUNT"},
+		{"min age flag", nil, []string{"serve", "-invite-min-age", "a week"}, "BECKON_INVITE_MIN_AGE"},
 		{"mail from", []string{"BECKON_MAIL_FROM", "nobody"}, nil, "BECKON_MAIL_FROM"},
 		{"smtp", []string{"BECKON_SMTP_URL", "http://user:hunter2@x"}, nil, "BECKON_SMTP_URL"},
 		{"flag", nil, []string{"serve", "-signup", "closed"}, "BECKON_SIGNUP"},
@@ -202,5 +209,71 @@ func TestTokenCreate(t *testing.T) {
 		if err := run(ctx, args, getenv, nil, io.Discard, io.Discard); !errors.As(err, &ue) {
 			t.Errorf("%v: %v; want a usage error", args, err)
 		}
+	}
+}
+
+func TestSweepRunsEveryPeriodicJob(t *testing.T) {
+	ctx := context.Background()
+	dbPath := filepath.Join(t.TempDir(), "beckon.db")
+	db, err := models.Open(dbPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := models.Migrate(ctx, db); err != nil {
+		t.Fatal(err)
+	}
+	// Forty days ago: ann invites bea, who joins, and cat, who never does.
+	then := time.Now().Add(-40 * 24 * time.Hour)
+	store := models.New(db, models.Options{Now: func() time.Time { return then }, Argon: models.CheapArgon, DefaultAllocation: 2,
+		Composer: mail.Composer{SiteName: "Beckon", BaseURL: "http://x"}})
+	ann, err := store.Users.Create(ctx, models.NewUser{Email: "ann@example.com", Username: "ann", Password: "a long password", Verified: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, to := range []string{"bea@example.com", "cat@example.com"} {
+		if _, _, err := store.Invitations.Create(ctx, ann.ID, to, "", 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	due, _ := store.Outbox.Due(ctx, 10)
+	minted, err := store.Outbox.MintTokens(ctx, due)
+	if err != nil || len(minted) != 2 {
+		t.Fatalf("minted %d, %v", len(minted), err)
+	}
+	if _, _, err := store.Invitations.Join(ctx, minted[0].Token, models.NewUser{Email: "bea@example.com", Username: "bea", Password: "a long password"}); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+
+	getenv := env("BECKON_DB", dbPath, "BECKON_EARN_AFTER", "720h", "BECKON_EARN_AMOUNT", "3")
+	var out bytes.Buffer
+	if err := run(ctx, []string{"sweep"}, getenv, nil, &out, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := out.String(), "expired 1 invitation; earned invitations for 1 member through 1 invitee\n"; got != want {
+		t.Errorf("first sweep printed %q; want %q", got, want)
+	}
+	out.Reset()
+	if err := run(ctx, []string{"sweep"}, getenv, nil, &out, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := out.String(), "expired 0 invitations; earned invitations for 0 members through 0 invitees\n"; got != want {
+		t.Errorf("second sweep printed %q; want %q", got, want)
+	}
+	var ue usageError
+	if err := run(ctx, []string{"sweep", "now"}, getenv, nil, io.Discard, io.Discard); !errors.As(err, &ue) {
+		t.Errorf("sweep with an argument: %v; want a usage error", err)
+	}
+	if err := run(ctx, []string{"sweep"}, env("BECKON_DB", dbPath, "BECKON_EARN_AFTER", "a month"), nil, io.Discard, io.Discard); !errors.As(err, &ue) {
+		t.Errorf("a bad BECKON_EARN_AFTER: %v; want a usage error", err)
+	}
+	db, err = models.Open(dbPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var allocated int
+	if err := db.QueryRow(`SELECT allocated FROM allocations WHERE user_id = ?`, ann.ID).Scan(&allocated); err != nil || allocated != 5 {
+		t.Errorf("ann's allocation %d, %v; want 2 + 3 earned", allocated, err)
 	}
 }

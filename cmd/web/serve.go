@@ -16,6 +16,7 @@ import (
 
 	"github.com/beckon-app/beckon/handlers"
 	"github.com/beckon-app/beckon/mail"
+	"github.com/beckon-app/beckon/models"
 )
 
 // serve runs the web server until ctx is cancelled (SIGINT or SIGTERM), then
@@ -92,7 +93,7 @@ func serve(ctx context.Context, env *environment, name string, args []string) er
 	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
 	wg.Go(func() { deliverer.Run(bg, 15*time.Second) })
-	wg.Go(func() { sweepExpired(bg, app.store.Invitations.ExpireDue, logger, time.Minute) })
+	wg.Go(func() { sweepExpired(bg, periodicJobs(app.store, logger), logger, time.Minute) })
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
@@ -116,7 +117,8 @@ func serve(ctx context.Context, env *environment, name string, args []string) er
 	return nil
 }
 
-// sweepExpired ends overdue invitations (expire) every interval until ctx is
+// sweepExpired runs the periodic jobs (expire: the expiry sweep, and with
+// periodicJobs the earned invitations too) every interval until ctx is
 // done. A panic in a run is logged and the sweep goes on.
 func sweepExpired(ctx context.Context, expire func(context.Context) (int, error), logger *slog.Logger, interval time.Duration) {
 	t := time.NewTicker(interval)
@@ -142,4 +144,39 @@ func sweepOnce(ctx context.Context, expire func(context.Context) (int, error), l
 	} else if n > 0 {
 		logger.Info("expired invitations", "count", n)
 	}
+}
+
+// periodicJobs is every periodic job as one run for sweepExpired: the
+// expiry sweep, then earned invitations. It answers how many invitations
+// expired, and logs what else it did.
+func periodicJobs(store *models.Store, logger *slog.Logger) func(context.Context) (int, error) {
+	return func(ctx context.Context) (int, error) {
+		res, err := sweep(ctx, store)
+		if res.Earned.Invitees > 0 {
+			logger.Info("earned invitations", "invitees", res.Earned.Invitees, "inviters", res.Earned.Inviters)
+		}
+		return res.Expired, err
+	}
+}
+
+// sweepResult is what one run of the periodic jobs did.
+type sweepResult struct {
+	Expired int
+	Earned  models.Earned
+}
+
+// sweep runs every periodic job once (the server every minute, and
+// "beckon sweep"): the expiry sweep, then earned invitations. A failing job
+// does not keep the others from running.
+func sweep(ctx context.Context, store *models.Store) (sweepResult, error) {
+	var res sweepResult
+	var errs []error
+	var err error
+	if res.Expired, err = store.Invitations.ExpireDue(ctx); err != nil {
+		errs = append(errs, fmt.Errorf("expiry: %w", err))
+	}
+	if res.Earned, err = store.Invitations.EarnDue(ctx); err != nil {
+		errs = append(errs, fmt.Errorf("earned invitations: %w", err))
+	}
+	return res, errors.Join(errs...)
 }
