@@ -269,7 +269,7 @@ func retryable(err error) bool {
 
 // pgMaxAttempts bounds how often one write is run when it keeps losing
 // races; past it, the caller gets the serialization error.
-const pgMaxAttempts = 6
+const pgMaxAttempts = 10
 
 // commitPostgres runs fn as its own SERIALIZABLE transaction, the
 // PostgreSQL counterpart of commit: PostgreSQL runs writers in parallel, so

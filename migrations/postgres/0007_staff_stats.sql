@@ -54,12 +54,19 @@ CREATE FUNCTION invitations_stats_insert() RETURNS trigger LANGUAGE plpgsql AS $
 BEGIN
     INSERT INTO invitation_days AS d (day, sent) VALUES (NEW.created_at / 86400, 1)
         ON CONFLICT (day) DO UPDATE SET sent = d.sent + 1;
-    -- Rows inserted already ended (imports, benchmarks): the app inserts them pending.
-    PERFORM invitation_days_add_ended(NEW, NEW.created_at);
     RETURN NULL;
 END $$;
 CREATE TRIGGER invitations_stats_insert AFTER INSERT ON invitations
     FOR EACH ROW EXECUTE FUNCTION invitations_stats_insert();
+
+-- Rows inserted already ended (imports, benchmarks): the app inserts them pending.
+CREATE FUNCTION invitations_stats_insert_ended() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM invitation_days_add_ended(NEW, NEW.created_at);
+    RETURN NULL;
+END $$;
+CREATE TRIGGER invitations_stats_insert_ended AFTER INSERT ON invitations
+    FOR EACH ROW WHEN (NEW.status <> 'pending') EXECUTE FUNCTION invitations_stats_insert_ended();
 
 CREATE FUNCTION invitations_stats_status() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
