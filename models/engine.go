@@ -106,3 +106,13 @@ func matchesAny(detail string, names []string) bool {
 	}
 	return false
 }
+
+// LowerASCII lower-cases the letters A-Z of a SQL text expression and no
+// others (the email-key rule): SQLite's lower() does just that;
+// PostgreSQL's follows the database's locale, so it is a translate().
+func (e Engine) LowerASCII(expr string) string {
+	if e == Postgres {
+		return "translate(" + expr + ", 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz')"
+	}
+	return "lower(" + expr + ")"
+}

@@ -157,6 +157,10 @@ func TestEngineFragments(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		var lowered string
+		if err := db.QueryRow(`SELECT ` + e.LowerASCII("'Ann.Kate@EXAMPLE.com'")).Scan(&lowered); err != nil || lowered != "ann.Kate@example.com" {
+			t.Errorf("LowerASCII = %q, %v", lowered, err)
+		}
 		if greatest != 5 || least != 3 || !contains || missing {
 			t.Errorf("greatest %d least %d contains %v missing %v", greatest, least, contains, missing)
 		}
