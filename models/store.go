@@ -110,6 +110,10 @@ type core struct {
 	// argonHook, when set (by tests), runs in every argon slot before the
 	// work.
 	argonHook func()
+	// engine says which write path commit takes (engine_postgres.go);
+	// pgWrites counts PostgreSQL writes under way (with queueMu), for Close.
+	engine   Engine
+	pgWrites int
 }
 
 // New builds a Store over db, which must already be migrated.
@@ -128,7 +132,7 @@ func New(db *sql.DB, opts Options) *Store {
 	}
 	ev := &Events{}
 	c := &core{db: db, opts: opts, bus: ev, mailQueued: make(chan struct{}, 1),
-		argonSlots: make(chan struct{}, runtime.GOMAXPROCS(0))}
+		argonSlots: make(chan struct{}, runtime.GOMAXPROCS(0)), engine: EngineOf(db)}
 	c.idle = sync.NewCond(&c.queueMu)
 	ev.core = c
 	return &Store{
@@ -151,7 +155,7 @@ func (s *Store) Close() error {
 	c := s.core
 	c.queueMu.Lock()
 	c.closed = true
-	for c.writing {
+	for c.writing || c.pgWrites > 0 {
 		c.idle.Wait()
 	}
 	c.queueMu.Unlock()
@@ -200,6 +204,9 @@ const maxGroup = 128
 // that caller to be scheduled among the busy request goroutines, and the
 // single writer, the site's bottleneck under load, stood idle meanwhile.
 func (c *core) commit(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx, ch *change) error) (*change, error) {
+	if c.engine == Postgres {
+		return c.commitPostgres(ctx, fn)
+	}
 	job := &writeJob{ctx: ctx, fn: fn, done: make(chan struct{})}
 	c.queueMu.Lock()
 	if c.closed {

@@ -27,6 +27,9 @@ var commands = map[string]command{
 	"topoff-invites":     topOffInvitesCmd,
 	"infinite-invites":   infiniteInvitesCmd,
 	"token":              tokenCmd,
+	"version":            versionCmd,
+	"backup":             backupCmd,
+	"db":                 dbCmd,
 }
 
 // openFromEnv opens the app that the BECKON_* variables describe, for the

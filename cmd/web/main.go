@@ -55,6 +55,10 @@ commands:
   topoff-invites N                       raise every limited user to N remaining
   infinite-invites [--off N]             give everyone unlimited invitations (--off: a plain N)
   token create E                         print a new API token for the user with email E
+  version                                print the version and the newest schema it runs on
+  backup FILE                            write a consistent copy of the SQLite database to a new FILE
+  db copy --to postgres://...            copy the SQLite database into an empty PostgreSQL database
 
 Every command reads the BECKON_* environment variables; run "beckon serve -h" for them.
+BECKON_DB is a SQLite file, or a postgres:// URL for PostgreSQL.
 `

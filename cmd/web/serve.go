@@ -12,8 +12,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/alexedwards/scs/sqlite3store"
-
 	"github.com/beckon-app/beckon/handlers"
 	"github.com/beckon-app/beckon/mail"
 	"github.com/beckon-app/beckon/models"
@@ -59,7 +57,7 @@ func serve(ctx context.Context, env *environment, name string, args []string) er
 		logger.Warn("emails claimed by a previous run are sent again", "count", n)
 	}
 
-	store := sqlite3store.NewWithCleanupInterval(app.db, 10*time.Minute)
+	store := newSessionStore(app.db)
 	defer store.StopCleanup()
 	sessions := handlers.NewSessionManager(handlers.HashedSessionStore(store), strings.HasPrefix(cfg.BaseURL, "https://"))
 	h := handlers.New(logger, app.store, sessions, handlers.Config{

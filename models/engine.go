@@ -1,0 +1,118 @@
+package models
+
+import (
+	"database/sql"
+	"fmt"
+)
+
+// Engine is the database engine a *sql.DB talks to. The model code writes
+// the SQL both engines share (RETURNING, ON CONFLICT, FILTER, partial
+// indexes, `?` placeholders); the few fragments that differ come from the
+// methods below, each implemented in engine_sqlite.go and
+// engine_postgres.go, so that a difference between the engines has one
+// place to live.
+type Engine int
+
+const (
+	SQLite Engine = iota
+	Postgres
+)
+
+func (e Engine) String() string {
+	if e == Postgres {
+		return "PostgreSQL"
+	}
+	return "SQLite"
+}
+
+// EngineOf tells which engine db was opened on (by Open).
+func EngineOf(db *sql.DB) Engine {
+	if _, ok := db.Driver().(pgDriver); ok {
+		return Postgres
+	}
+	return SQLite
+}
+
+// IndexedBy names table for a FROM clause, pinned to index on SQLite (whose
+// planner picks a worse index for a few queries); PostgreSQL has no such
+// hint and plans from statistics.
+func (e Engine) IndexedBy(table, index string) string {
+	if e == Postgres {
+		return table
+	}
+	return table + " INDEXED BY " + index
+}
+
+// Contains is the SQL condition that text contains the substring sub (both
+// SQL expressions): instr on SQLite, strpos on PostgreSQL.
+func (e Engine) Contains(text, sub string) string {
+	if e == Postgres {
+		return fmt.Sprintf("strpos(%s, %s) > 0", text, sub)
+	}
+	return fmt.Sprintf("instr(%s, %s) > 0", text, sub)
+}
+
+// Greatest is the larger of two SQL expressions: SQLite's scalar max,
+// PostgreSQL's greatest (where max is only the aggregate).
+func (e Engine) Greatest(a, b string) string {
+	if e == Postgres {
+		return fmt.Sprintf("greatest(%s, %s)", a, b)
+	}
+	return fmt.Sprintf("max(%s, %s)", a, b)
+}
+
+// Least is the smaller of two SQL expressions (min, least).
+func (e Engine) Least(a, b string) string {
+	if e == Postgres {
+		return fmt.Sprintf("least(%s, %s)", a, b)
+	}
+	return fmt.Sprintf("min(%s, %s)", a, b)
+}
+
+// Now is the SQL expression for the current Unix time in seconds. Model
+// code passes its clock's time as a parameter instead wherever it can (the
+// tests move that clock); this is for migrations and defaults.
+func (e Engine) Now() string {
+	if e == Postgres {
+		return "extract(epoch FROM now())::bigint"
+	}
+	return "unixepoch()"
+}
+
+// IsUniqueViolation reports whether err is a unique constraint failing, and
+// if so on which index or constraint: PostgreSQL names the constraint
+// (users_email_key_key) or unique index; SQLite names the columns
+// (users.email_key), so name is matched against either: pass the column
+// list SQLite reports, e.g. IsUniqueViolation(err, "users.email_key",
+// "users_email_key_key"). With no names, any unique violation matches.
+func IsUniqueViolation(err error, names ...string) bool {
+	if detail, ok := pgUniqueViolation(err); ok {
+		return matchesAny(detail, names)
+	}
+	if detail, ok := sqliteUniqueViolation(err); ok {
+		return matchesAny(detail, names)
+	}
+	return false
+}
+
+func matchesAny(detail string, names []string) bool {
+	if len(names) == 0 {
+		return true
+	}
+	for _, n := range names {
+		if detail == n {
+			return true
+		}
+	}
+	return false
+}
+
+// LowerASCII lower-cases the letters A-Z of a SQL text expression and no
+// others (the email-key rule): SQLite's lower() does just that;
+// PostgreSQL's follows the database's locale, so it is a translate().
+func (e Engine) LowerASCII(expr string) string {
+	if e == Postgres {
+		return "translate(" + expr + ", 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz')"
+	}
+	return "lower(" + expr + ")"
+}
