@@ -156,7 +156,7 @@ func TestProfileInviteesArePaged(t *testing.T) {
 // is https, as behind a TLS-terminating proxy.
 func withHTTPS(t *testing.T, app *testApp) http.Handler {
 	t.Helper()
-	sessions := handlers.NewSessionManager(sqlite3store.NewWithCleanupInterval(app.store.DB, 0), true)
+	sessions := handlers.NewSessionManager(handlers.HashedSessionStore(sqlite3store.NewWithCleanupInterval(app.store.DB, 0)), true)
 	cfg := app.cfg
 	cfg.BaseURL = "https://beckon.example"
 	return handlers.New(slog.New(slog.DiscardHandler), app.store, sessions, cfg).Routes()

@@ -177,7 +177,7 @@ func start(ctx context.Context, path string) (*server, error) {
 		InviteExpiry:      168 * time.Hour,
 		Argon:             models.CheapArgon, // sign-in is not what is measured
 	})
-	sessions := handlers.NewSessionManager(sqlite3store.NewWithCleanupInterval(db, 0), false)
+	sessions := handlers.NewSessionManager(handlers.HashedSessionStore(sqlite3store.NewWithCleanupInterval(db, 0)), false)
 	h := handlers.New(logger, store, sessions, handlers.Config{
 		SiteName: "Beckon", BaseURL: base, LoginPerIP: 1 << 20, LoginPerAccount: 1 << 20,
 	})
