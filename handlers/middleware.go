@@ -16,7 +16,7 @@ import (
 )
 
 // tokenPaths are the path prefixes whose next segment is a secret token.
-var tokenPaths = []string{"/join/", "/confirm-email/", "/password/reset/", "/api/v1/invite/"}
+var tokenPaths = []string{"/join/", "/confirm-email/", "/password/reset/", "/api/v1/invite/", "/request/confirm/"}
 
 // logPath is a request path fit for a log: a token in it is cut out.
 func logPath(p string) string {

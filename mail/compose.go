@@ -52,6 +52,22 @@ func (c Composer) Invitation(inv models.Invitation, inviter models.User) models.
 	})
 }
 
+// RequestConfirmation is the email whose link confirms a request for an
+// invitation, so that nobody can queue requests in another's name.
+func (c Composer) RequestConfirmation(email string) models.Email {
+	return c.render(email, "Confirm your request to join "+c.SiteName, "request_confirm", map[string]any{
+		"Site": c.SiteName, "Link": c.link("/request/confirm/"), "Days": 3,
+	})
+}
+
+// RequestDeclined tells a requester that staff said no, with their reason
+// when they gave one.
+func (c Composer) RequestDeclined(email, reason string) models.Email {
+	return c.render(email, "Your request to join "+c.SiteName, "request_declined", map[string]any{
+		"Site": c.SiteName, "Reason": reason,
+	})
+}
+
 func (c Composer) render(to, subject, name string, data map[string]any) models.Email {
 	var text, html bytes.Buffer
 	// The templates are constants of this file, so executing them can only
@@ -97,6 +113,26 @@ The invitation expires on {{.Expires}}. The link works once.
 
 Not interested? To get no more invitations from anyone on {{.Site}}, open:
 {{.OptOut}}
+{{end}}
+{{define "request_confirm"}}Hello,
+
+Someone, we hope you, asked for an invitation to {{.Site}} with this address.
+To confirm the request, open this link:
+
+{{.Link}}
+
+The link works for {{.Days}} days. Once you confirm, the staff of {{.Site}}
+will read your request and email you their answer. If it was not you,
+ignore this email and nothing happens.
+{{end}}
+{{define "request_declined"}}Hello,
+
+Thank you for asking to join {{.Site}}. The staff have declined your request.
+{{if .Reason}}
+They wrote:
+
+{{.Reason}}
+{{end}}
 {{end}}`))
 
 var htmlTemplates = htmltemplate.Must(htmltemplate.New("").Parse(`
@@ -105,4 +141,6 @@ var htmlTemplates = htmltemplate.Must(htmltemplate.New("").Parse(`
 {{define "label"}}Open the link{{end}}
 {{define "confirm"}}{{template "head"}}<p>Hello {{.Name}},</p><p>Please confirm your email address for {{.Site}}.</p>{{template "button" .Link}}<p>The link works for {{.Days}} days. If you did not sign up, ignore this email.</p></body></html>{{end}}
 {{define "reset"}}{{template "head"}}<p>Hello {{.Name}},</p><p>Someone asked to reset the password of your {{.Site}} account (@{{.Username}}). The link works for one hour.</p>{{template "button" .Link}}<p>If it was not you, ignore this email: your password stays as it is.</p></body></html>{{end}}
-{{define "invitation"}}{{template "head"}}<p>{{with .Inviter}}<strong>{{.}}</strong> (@{{$.Username}}){{else}}<strong>@{{.Username}}</strong>{{end}} invited you to join {{.Site}}.</p>{{if .Note}}<blockquote style="border-left:3px solid #c7d2fe;margin:16px 0;padding:4px 12px;color:#374151;white-space:pre-line">{{.Note}}</blockquote>{{end}}{{template "button" .Link}}<p>The invitation expires on {{.Expires}}. The link works once.</p><p style="font-size:13px;color:#6b7280">Not interested? <a href="{{.OptOut}}" style="color:#6b7280">Get no more invitations from anyone on {{.Site}}</a>.</p></body></html>{{end}}`))
+{{define "invitation"}}{{template "head"}}<p>{{with .Inviter}}<strong>{{.}}</strong> (@{{$.Username}}){{else}}<strong>@{{.Username}}</strong>{{end}} invited you to join {{.Site}}.</p>{{if .Note}}<blockquote style="border-left:3px solid #c7d2fe;margin:16px 0;padding:4px 12px;color:#374151;white-space:pre-line">{{.Note}}</blockquote>{{end}}{{template "button" .Link}}<p>The invitation expires on {{.Expires}}. The link works once.</p><p style="font-size:13px;color:#6b7280">Not interested? <a href="{{.OptOut}}" style="color:#6b7280">Get no more invitations from anyone on {{.Site}}</a>.</p></body></html>{{end}}
+{{define "request_confirm"}}{{template "head"}}<p>Hello,</p><p>Someone, we hope you, asked for an invitation to {{.Site}} with this address. To confirm the request, open the link.</p>{{template "button" .Link}}<p>The link works for {{.Days}} days. Once you confirm, the staff of {{.Site}} will read your request and email you their answer. If it was not you, ignore this email and nothing happens.</p></body></html>{{end}}
+{{define "request_declined"}}{{template "head"}}<p>Hello,</p><p>Thank you for asking to join {{.Site}}. The staff have declined your request.</p>{{if .Reason}}<p>They wrote:</p><blockquote style="border-left:3px solid #c7d2fe;margin:16px 0;padding:4px 12px;color:#374151;white-space:pre-line">{{.Reason}}</blockquote>{{end}}</body></html>{{end}}`))

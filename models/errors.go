@@ -166,6 +166,10 @@ var (
 	ErrNotPending  = declare(&Error{Code: "not_pending", Kind: KindConflict, Title: "Not done", Message: "This invitation is no longer pending."})
 	ErrRateLimited = declare(&Error{Code: "rate_limited", Kind: KindRateLimited, Title: "Slow down", Message: "{reason}"})
 
+	// Requests for an invitation (SPEC 12).
+	ErrAlreadyAsked    = declare(&Error{Code: "already_requested", Kind: KindInvalid, Field: "email", Title: "Already asked", Message: "You have already asked; we will email you."})
+	ErrRequestAnswered = declare(&Error{Code: "request_answered", Kind: KindConflict, Title: "Already answered", Message: "This request was already approved or declined."})
+
 	// Links: email confirmation, password reset, invitations.
 	ErrTokenUnknown       = declare(&Error{Code: "unknown_link", Kind: KindNotFound, Title: "Unknown link", Message: "This {what} link is not valid. Check that you copied all of it."})
 	ErrTokenExpired       = declare(&Error{Code: "link_expired", Kind: KindGone, Title: "Link expired", Message: "This {what} link has expired. Ask for a new one."})

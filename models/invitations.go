@@ -240,6 +240,23 @@ func (m *Invitations) Create(ctx context.Context, inviterID int64, email, note s
 // request), which spares reading them again. Their allocation is not trusted:
 // the take reads it under the write lock.
 func (m *Invitations) CreateFrom(ctx context.Context, inviter User, email, note string, expiresIn time.Duration) (Invitation, Allocation, error) {
+	return m.create(ctx, inviter, email, note, expiresIn, inviteOpts{})
+}
+
+// inviteOpts are how an invitation made for someone else than the inviter
+// alone (an approved request, a row of a bulk job) differs from one sent
+// through the invite form; the zero value is the invite form's.
+type inviteOpts struct {
+	// unheld: the invitation is taken from nobody's allocation (SPEC 12's
+	// approved requests); the inviter's allocation is read, not changed.
+	unheld bool
+	// inTx, when set, runs in the transaction that creates the invitation,
+	// after it; its error undoes the invitation.
+	inTx func(ctx context.Context, tx *sql.Tx, ch *change, inv Invitation) error
+}
+
+// create is CreateFrom with opts: every check and message the same.
+func (m *Invitations) create(ctx context.Context, inviter User, email, note string, expiresIn time.Duration, opts inviteOpts) (Invitation, Allocation, error) {
 	email = strings.TrimSpace(email)
 	key := EmailKey(email)
 	if expiresIn <= 0 {
@@ -300,20 +317,31 @@ func (m *Invitations) CreateFrom(ctx context.Context, inviter User, email, note 
 			return err
 		}
 		var err error
-		if alloc, err = takeInvitation(ctx, tx, inviterID); err != nil {
+		if opts.unheld {
+			alloc, err = allocation(ctx, tx, inviterID)
+		} else {
+			alloc, err = takeInvitation(ctx, tx, inviterID)
+		}
+		if err != nil {
 			return err
 		}
 		if err := m.checkRecipientRate(ctx, tx, now, key); err != nil {
 			return err
 		}
-		if err := tx.QueryRowContext(ctx, `INSERT INTO invitations (inviter_id, email, email_key, note, created_at, sent_at, expires_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`, inviterID, email, key, note, unix(now), unix(now), unix(inv.ExpiresAt)).Scan(&inv.ID); err != nil {
+		if err := tx.QueryRowContext(ctx, `INSERT INTO invitations (inviter_id, email, email_key, note, created_at, sent_at, expires_at, holds_invitation)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`, inviterID, email, key, note, unix(now), unix(now), unix(inv.ExpiresAt), !opts.unheld).Scan(&inv.ID); err != nil {
 			return fmt.Errorf("models: insert invitation: %w", err)
 		}
 		if err := linkInvitationEmail(ctx, tx, ch, now, inv.ID, mail); err != nil {
 			return err
 		}
-		return record(ctx, tx, ch, Event{Kind: EventInviteSent, UserID: inviterID, At: now, Invitation: &inv})
+		if err := record(ctx, tx, ch, Event{Kind: EventInviteSent, UserID: inviterID, At: now, Invitation: &inv}); err != nil {
+			return err
+		}
+		if opts.inTx != nil {
+			return opts.inTx(ctx, tx, ch, inv)
+		}
+		return nil
 	})
 	if err == nil {
 		err = refused
@@ -604,7 +632,7 @@ func endInvitations(ctx context.Context, tx *sql.Tx, ch *change, now time.Time, 
 		return nil
 	}
 	if _, err := tx.ExecContext(ctx, `UPDATE allocations SET held = held - d.n
-		FROM (SELECT inviter_id, count(*) AS n FROM `+from+` WHERE `+where+` GROUP BY inviter_id) AS d
+		FROM (SELECT inviter_id, count(*) AS n FROM `+from+` WHERE (`+where+`) AND holds_invitation = TRUE GROUP BY inviter_id) AS d
 		WHERE allocations.user_id = d.inviter_id`, args...); err != nil {
 		return fmt.Errorf("models: give invitations back: %w", err)
 	}

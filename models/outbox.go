@@ -158,6 +158,12 @@ type MintedEmail struct {
 // the same email is kept as valid as the new one: the email that carried it
 // may have been delivered although its attempt was never recorded.
 func mintToken(ctx context.Context, tx *sql.Tx, now int64, q QueuedEmail) (string, bool, error) {
+	if q.tokenKind == tokenNone && q.Email.Kind == requestConfirmKind {
+		// The outbox's CHECK on token_kind predates requests, and SQLite
+		// changes a CHECK only by rebuilding the table, which invitations
+		// reference; so the email's kind says whose token it needs.
+		q.tokenKind = tokenRequest
+	}
 	if q.tokenKind == tokenNone {
 		return "", true, nil
 	}
@@ -175,6 +181,9 @@ func mintToken(ctx context.Context, tx *sql.Tx, now int64, q QueuedEmail) (strin
 		}
 		res, err = tx.ExecContext(ctx, `UPDATE invitations SET token_hash = ?
 			WHERE id = ? AND status = 'pending' AND outbox_id = ? AND expires_at > ?`, hash, q.tokenRef, q.ID, now)
+	case tokenRequest:
+		res, err = tx.ExecContext(ctx, `UPDATE invite_requests SET token_hash = ?
+			WHERE id = ? AND status = 'unconfirmed' AND expires_at > ?`, hash, q.tokenRef, now)
 	case tokenUser:
 		if _, err = tx.ExecContext(ctx, `INSERT OR IGNORE INTO user_token_hashes (token_hash, user_token_id)
 			SELECT token_hash, id FROM user_tokens WHERE id = ? AND token_hash IS NOT NULL`, q.tokenRef); err != nil {

@@ -40,6 +40,8 @@ type Composer interface {
 	Confirmation(u User) Email
 	PasswordReset(u User) Email
 	Invitation(inv Invitation, inviter User) Email
+	RequestConfirmation(email string) Email
+	RequestDeclined(email, reason string) Email
 }
 
 // Options configures a Store.
@@ -76,6 +78,8 @@ type Store struct {
 	Events      *Events
 	Staff       *Staff
 	APITokens   *APITokens
+	Requests    *Requests
+	Bulk        *Bulk
 	core        *core
 	Settings    *Settings
 }
@@ -135,10 +139,13 @@ func New(db *sql.DB, opts Options) *Store {
 		argonSlots: make(chan struct{}, runtime.GOMAXPROCS(0)), engine: EngineOf(db)}
 	c.idle = sync.NewCond(&c.queueMu)
 	ev.core = c
+	invs := &Invitations{c}
 	return &Store{
 		DB:          db,
 		Users:       &Users{c},
-		Invitations: &Invitations{c},
+		Invitations: invs,
+		Requests:    &Requests{core: c, inv: invs},
+		Bulk:        &Bulk{core: c, inv: invs, queued: make(chan struct{}, 1)},
 		Outbox:      &Outbox{c},
 		Events:      ev,
 		Staff:       &Staff{c},

@@ -29,6 +29,12 @@ func (composer) PasswordReset(u models.User) models.Email {
 func (composer) Invitation(inv models.Invitation, inviter models.User) models.Email {
 	return models.Email{To: inv.Email, Subject: inviter.Username + " invited you", Text: "/join/" + placeholder}
 }
+func (composer) RequestConfirmation(email string) models.Email {
+	return models.Email{To: email, Subject: "confirm request", Text: "/request/confirm/" + placeholder}
+}
+func (composer) RequestDeclined(email, reason string) models.Email {
+	return models.Email{To: email, Subject: "declined", Text: reason}
+}
 
 type clock struct {
 	mu  sync.Mutex

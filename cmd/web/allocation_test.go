@@ -49,6 +49,8 @@ type nopComposer struct{}
 func (nopComposer) Confirmation(models.User) models.Email                  { return models.Email{} }
 func (nopComposer) PasswordReset(models.User) models.Email                 { return models.Email{} }
 func (nopComposer) Invitation(models.Invitation, models.User) models.Email { return models.Email{} }
+func (nopComposer) RequestConfirmation(string) models.Email                { return models.Email{} }
+func (nopComposer) RequestDeclined(string, string) models.Email            { return models.Email{} }
 
 // state is every user's allocation, as text, for comparing databases.
 func state(t *testing.T, path string) string {
