@@ -72,6 +72,10 @@ func (h *Handler) Routes() http.Handler {
 		r.Post("/join/{token}/decline", h.joinDeclinePost)
 		r.Get("/optout/{token}", h.optOut)
 		r.Post("/optout/{token}", h.optOutPost)
+		r.Get("/request", h.requestForm)
+		r.Post("/request", h.requestFormPost)
+		r.Get("/request/confirm/{token}", h.requestConfirm)
+		r.Post("/request/confirm/{token}", h.requestConfirmPost)
 
 		// Members.
 		r.Group(func(r chi.Router) {
@@ -112,7 +116,19 @@ func (h *Handler) Routes() http.Handler {
 			r.Post("/staff/settings", h.staffSettingsPost)
 			r.Get("/staff/invitations/expire-all", h.staffExpireAllConfirm)
 			r.Post("/staff/invitations/expire-all", h.staffExpireAllPost)
+			r.Get("/staff/requests", h.staffRequests)
+			r.Post("/staff/requests/{id}/approve", h.staffRequestApprovePost)
+			r.Post("/staff/requests/{id}/decline", h.staffRequestDeclinePost)
+			r.Get("/staff/invite", h.staffBulkInvite)
+			r.Get("/staff/invite/{id}", h.staffBulkJob)
 		})
+	})
+
+	// The bulk invitation form: a list of up to 1,000 rows, or a CSV file,
+	// is larger than the other forms.
+	r.Group(func(r chi.Router) {
+		r.Use(limitBody(bulkMaxBody), h.sessions.LoadAndSave, h.loadUser, h.requireUser, h.requireStaff)
+		r.Post("/staff/invite", h.staffBulkInvitePost)
 	})
 	return r
 }

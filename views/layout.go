@@ -20,6 +20,10 @@ type Layout struct {
 	Flash    string
 	Path     string // the request path, for the nav's current item
 	Assets   Assets
+	// Refresh, when above 0, makes the page reload itself after that many
+	// seconds in a browser without JavaScript (a running job's progress);
+	// with JavaScript htmx updates the page in place instead.
+	Refresh int
 }
 
 // Assets are the URLs of the static files every page links to: names with a

@@ -92,6 +92,7 @@ func serve(ctx context.Context, env *environment, name string, args []string) er
 	var wg sync.WaitGroup
 	wg.Go(func() { deliverer.Run(bg, 15*time.Second) })
 	wg.Go(func() { sweepExpired(bg, periodicJobs(app.store, logger), logger, time.Minute) })
+	wg.Go(func() { runBulkJobs(bg, app.store, logger, 30*time.Second) })
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
@@ -177,4 +178,34 @@ func sweep(ctx context.Context, store *models.Store) (sweepResult, error) {
 		errs = append(errs, fmt.Errorf("earned invitations: %w", err))
 	}
 	return res, errors.Join(errs...)
+}
+
+// runBulkJobs runs the bulk invitation jobs until ctx is done: the
+// unfinished ones at start (a restart in the middle of a job finishes it),
+// each new one at once, and every interval any left over by a failure.
+func runBulkJobs(ctx context.Context, store *models.Store, logger *slog.Logger, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		workBulk(ctx, store, logger)
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		case <-store.Bulk.Queued():
+		}
+	}
+}
+
+// workBulk is one pass of the bulk runner. A panic is logged and the pass
+// ends; the row it happened on stays to do, for the next pass.
+func workBulk(ctx context.Context, store *models.Store, logger *slog.Logger) {
+	defer func() {
+		if p := recover(); p != nil {
+			logger.Error("bulk invitation runner panicked", "panic", fmt.Sprint(p))
+		}
+	}()
+	if err := store.Bulk.Work(ctx); err != nil && ctx.Err() == nil {
+		logger.Error("bulk invitation pass failed", "err", err)
+	}
 }
