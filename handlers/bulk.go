@@ -125,7 +125,6 @@ func readBulkRows(text, what string) ([]models.BulkRow, string, string) {
 	cr := csv.NewReader(strings.NewReader(text))
 	cr.FieldsPerRecord = -1
 	cr.LazyQuotes = true
-	cr.TrimLeadingSpace = true
 	cr.ReuseRecord = true
 	var rows []models.BulkRow
 	for first := true; len(rows) <= models.MaxBulkRows; first = false {
