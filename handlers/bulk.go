@@ -43,6 +43,10 @@ func (h *Handler) renderBulkInvite(w http.ResponseWriter, r *http.Request, statu
 // of more than 1,000 rows, is refused before anything is queued.
 func (h *Handler) staffBulkInvitePost(w http.ResponseWriter, r *http.Request) {
 	u, _ := currentUser(r)
+	if !u.Verified() {
+		h.fail(w, r, models.ErrNotVerified, models.Facts{})
+		return
+	}
 	err := r.ParseMultipartForm(1 << 20)
 	if err != nil && !errors.Is(err, http.ErrNotMultipart) {
 		var tooBig *http.MaxBytesError

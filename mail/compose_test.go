@@ -45,3 +45,20 @@ func TestInvitationEmail(t *testing.T) {
 		}
 	}
 }
+
+func TestRequestEmails(t *testing.T) {
+	c := mail.Composer{SiteName: "Beckon", BaseURL: "https://beckon.example/"}
+	confirm := c.RequestConfirmation("kim@example.com")
+	link := "https://beckon.example/request/confirm/" + mail.TokenPlaceholder
+	if confirm.To != "kim@example.com" || confirm.Subject != "Confirm your request to join Beckon" ||
+		!strings.Contains(confirm.Text, link) || !strings.Contains(confirm.HTML, link) {
+		t.Errorf("confirmation: to %q, subject %q:\n%s", confirm.To, confirm.Subject, confirm.Text)
+	}
+	declined := c.RequestDeclined("kim@example.com", "Full <until> spring.")
+	if !strings.Contains(declined.Text, "Full <until> spring.") || !strings.Contains(declined.HTML, "Full &lt;until&gt; spring.") {
+		t.Errorf("declined email lacks the reason:\n%s\n%s", declined.Text, declined.HTML)
+	}
+	if none := c.RequestDeclined("kim@example.com", ""); strings.Contains(none.Text, "They wrote") || strings.Contains(none.HTML, "blockquote") {
+		t.Errorf("declined without a reason:\n%s", none.Text)
+	}
+}
