@@ -64,7 +64,7 @@ func (a *testApp) runBulk() {
 	}
 }
 
-// A list of 1,000 rows with every outcome this branch knows mixed in: each
+// A list of 1,000 rows with every outcome mixed in: each
 // row's line in the report says what the invite form says for the same
 // address and note, and each address sent is sent once.
 func TestBulkInviteThousandRows(t *testing.T) {
@@ -90,9 +90,22 @@ func TestBulkInviteThousandRows(t *testing.T) {
 			add(fmt.Sprintf("long%d@example.com,%s", i, strings.Repeat("x", 501)), models.OutcomeInvalid)
 		}
 	}
+	if err := app.store.Settings.Save(ctx, su.ID, models.SiteSettings{BlockedDomains: []string{"blocked.example"}}); err != nil {
+		t.Fatal(err)
+	}
 	for i := range 100 {
-		app.user(fmt.Sprintf("member%d@example.com", i), fmt.Sprintf("member%d", i), true)
-		add(fmt.Sprintf("Member%d@example.com", i), models.OutcomeAlreadyMember)
+		switch {
+		case i < 60:
+			app.user(fmt.Sprintf("member%d@example.com", i), fmt.Sprintf("member%d", i), true)
+			add(fmt.Sprintf("Member%d@example.com", i), models.OutcomeAlreadyMember)
+		case i < 80:
+			add(fmt.Sprintf("someone%d@mail.blocked.example", i), models.OutcomeDomainBlocked)
+		default:
+			if _, err := app.store.DB.Exec(`INSERT INTO optouts (email_key, created_at) VALUES (?, 0)`, fmt.Sprintf("quiet%d@example.com", i)); err != nil {
+				t.Fatal(err)
+			}
+			add(fmt.Sprintf("quiet%d@example.com", i), models.OutcomeOptedOut)
+		}
 	}
 	for i := range 100 {
 		addr := fmt.Sprintf("invited%d@example.com", i)
@@ -137,7 +150,7 @@ func TestBulkInviteThousandRows(t *testing.T) {
 
 	done := staff.get(page)
 	expect(t, "done", done, http.StatusOK, `max="1000" value="1000"`, "Every row is done", "sent: <strong>600</strong>",
-		"already a member: <strong>100</strong>", "already invited: <strong>150</strong>", "invalid: <strong>100</strong>",
+		"already a member: <strong>60</strong>", "blocked domain: <strong>20</strong>", "opted out: <strong>20</strong>", "already invited: <strong>150</strong>", "invalid: <strong>100</strong>",
 		"no invitations left: <strong>50</strong>")
 	if strings.Contains(done.body, `hx-trigger`) || strings.Contains(done.body, "http-equiv") {
 		t.Error("a finished job's page still polls or refreshes")
@@ -157,7 +170,7 @@ func TestBulkInviteThousandRows(t *testing.T) {
 	// Each line says what the invite form says for the same row. (A sent
 	// row's address is now invited, so its form answer is compared with a
 	// fresh address sent by another staff member.)
-	for _, n := range []int{1, 2, 3, 101, 150, 201, 299, 901, 949, 951, 1000} {
+	for _, n := range []int{1, 2, 3, 101, 150, 170, 190, 201, 299, 901, 949, 951, 1000} {
 		l := report[n-1]
 		email, note, _ := strings.Cut(lines[n], ",")
 		if note == "" {

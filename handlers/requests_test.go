@@ -104,6 +104,13 @@ func TestRequestOnePerAddress(t *testing.T) {
 	expect(t, "a member's address again", c.post("/request", ask("member@example.com", "")), http.StatusUnprocessableEntity,
 		"You have already asked; we will email you.")
 
+	// A blocked domain is refused for requests as for invitations.
+	if err := app.store.Settings.Save(context.Background(), 0, models.SiteSettings{BlockedDomains: []string{"blocked.example"}}); err != nil {
+		t.Fatal(err)
+	}
+	expect(t, "blocked domain", c.post("/request", ask("kim@x.blocked.example", "")), http.StatusUnprocessableEntity,
+		"Invitations to blocked.example addresses are not allowed.")
+
 	// Bad input is 422 next to its field.
 	expect(t, "no address", c.post("/request", ask("", "")), http.StatusUnprocessableEntity, "Enter an email address.")
 	expect(t, "long reason", c.post("/request", ask("lee@example.com", strings.Repeat("x", 501))), http.StatusUnprocessableEntity, "Keep it to 500 characters.")

@@ -285,17 +285,19 @@ func (o *Outbox) RecordAttempts(ctx context.Context, attempts []Attempt) error {
 // revokeBounced ends the invitation whose latest email outboxID bounced.
 func revokeBounced(ctx context.Context, tx *sql.Tx, ch *change, now time.Time, outboxID int64) error {
 	var id, inviterID int64
+	var holds bool
 	err := tx.QueryRowContext(ctx, `UPDATE invitations SET status = 'revoked', revoked_at = ?1, ended_at = ?1
 		WHERE outbox_id = ?2 AND status = 'pending' AND expires_at > ?1
 		AND id = (SELECT token_ref FROM outbox WHERE id = ?2 AND token_kind = 'invitation')
-		RETURNING id, inviter_id`, unix(now), outboxID).Scan(&id, &inviterID)
+		RETURNING id, inviter_id, holds_invitation`, unix(now), outboxID).Scan(&id, &inviterID, &holds)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil // not an invitation, or no longer pending
 	}
 	if err != nil {
 		return fmt.Errorf("models: revoke bounced invitation: %w", err)
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE allocations SET held = held - 1 WHERE user_id = ?`, inviterID); err != nil {
+	// An approved request's invitation held none (holds_invitation).
+	if _, err := tx.ExecContext(ctx, `UPDATE allocations SET held = held - 1 WHERE user_id = ? AND ?`, inviterID, holds); err != nil {
 		return fmt.Errorf("models: give bounced invitation back: %w", err)
 	}
 	inv, err := getInvitation(ctx, tx, now, id)

@@ -76,11 +76,18 @@ func CheckReason(v *Validator, field, reason string) {
 	v.Check(PlainText(reason), field, hiddenMessage)
 }
 
-// refuseRequest is where the site's refusals of an address apply to
-// requests as they do to invitations. SPEC 11's blocked domains (built on
-// another branch) go here: return their error (code domain_blocked) for an
-// address at a blocked domain, and the request is refused with its message.
-func refuseRequest(ctx context.Context, tx *sql.Tx, email string) error { return nil }
+// refuseRequest is the site's refusals of an address that apply to requests
+// as they do to invitations and open signups: SPEC 11's blocked domains.
+func refuseRequest(ctx context.Context, tx *sql.Tx, email string) error {
+	domain, err := blockedDomain(ctx, tx, EmailKey(email))
+	if err != nil {
+		return err
+	}
+	if domain != "" {
+		return ErrDomainBlocked.With(Facts{Domain: domain})
+	}
+	return nil
+}
 
 // Ask records a request from email with reason and queues the email whose
 // link confirms it. One request per address may be open (unconfirmed with a

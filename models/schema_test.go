@@ -108,12 +108,13 @@ func sqliteSchema(t *testing.T, db *sql.DB) schema {
 		cols := map[string]column{}
 		for rows.Next() {
 			var name, typ string
-			var notNull, pk bool
+			var notNull bool
+			var pk int // the column's place in the primary key (2 and on in a composite one), 0 if none
 			if err := rows.Scan(&name, &typ, &notNull, &pk); err != nil {
 				t.Fatal(err)
 			}
 			// A primary key is never NULL in practice (the rowid alias cannot be).
-			cols[name] = column{family: family(typ), notNull: notNull || pk}
+			cols[name] = column{family: family(typ), notNull: notNull || pk > 0}
 		}
 		rows.Close()
 		s.tables[table] = cols
