@@ -299,6 +299,9 @@ func (m *Invitations) CreateFrom(ctx context.Context, inviter User, email, note 
 		if err := m.refuseInvitation(ctx, tx, now, inviter, key); err != nil {
 			return err
 		}
+		if err := checkInviting(ctx, tx, inviterID); err != nil {
+			return err
+		}
 		var err error
 		if alloc, err = takeInvitation(ctx, tx, inviterID); err != nil {
 			return err
