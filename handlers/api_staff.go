@@ -119,3 +119,123 @@ func (h *Handler) apiStaffStats(w http.ResponseWriter, r *http.Request) {
 		"acceptance_rate": st.AcceptanceRate(), "days": days,
 	})
 }
+
+type apiReasonRequest struct {
+	Reason *string `json:"reason"`
+}
+
+type apiInvitingRequest struct {
+	Inviting *bool   `json:"inviting"`
+	Reason   *string `json:"reason"`
+}
+
+type jsonStanding struct {
+	Suspended       bool    `json:"suspended"`
+	SuspendedAt     *string `json:"suspended_at"`
+	SuspendedReason string  `json:"suspended_reason"`
+	Inviting        bool    `json:"inviting"`
+	InvitingReason  string  `json:"inviting_reason"`
+}
+
+type jsonModeration struct {
+	UsersChanged       int          `json:"users_changed"`
+	InvitationsRevoked int          `json:"invitations_revoked"`
+	TokensRevoked      int          `json:"tokens_revoked"`
+	Standing           jsonStanding `json:"standing"`
+}
+
+// apiReason checks a decoded reason; absent counts as empty.
+func apiReason(w http.ResponseWriter, raw *string, required bool) (string, bool) {
+	reason := ""
+	if raw != nil {
+		reason = models.TrimReason(*raw)
+	}
+	var v models.Validator
+	models.CheckReason(&v, "reason", reason, required)
+	if !v.Valid() {
+		apiValidation(w, v.Errors)
+		return "", false
+	}
+	return reason, true
+}
+
+// apiStaffUserSuspend handles POST /api/v1/staff/users/{id}/suspend {"reason"}.
+func (h *Handler) apiStaffUserSuspend(w http.ResponseWriter, r *http.Request) {
+	u, ok := h.apiTargetUser(w, r)
+	if !ok {
+		return
+	}
+	var req apiReasonRequest
+	if !h.decodeJSON(w, r, &req) {
+		return
+	}
+	reason, ok := apiReason(w, req.Reason, true)
+	if !ok {
+		return
+	}
+	res, err := h.store.Staff.Suspend(r.Context(), apiUser(r).ID, u.ID, reason)
+	h.apiModerated(w, r, u, res, err)
+}
+
+// apiStaffUserUnsuspend handles POST /api/v1/staff/users/{id}/unsuspend,
+// with no body or {"reason"}.
+func (h *Handler) apiStaffUserUnsuspend(w http.ResponseWriter, r *http.Request) {
+	u, ok := h.apiTargetUser(w, r)
+	if !ok {
+		return
+	}
+	var req apiReasonRequest
+	if r.ContentLength != 0 && !h.decodeJSON(w, r, &req) {
+		return
+	}
+	reason, ok := apiReason(w, req.Reason, false)
+	if !ok {
+		return
+	}
+	res, err := h.store.Staff.Unsuspend(r.Context(), apiUser(r).ID, u.ID, reason)
+	h.apiModerated(w, r, u, res, err)
+}
+
+// apiStaffUserInviting handles POST /api/v1/staff/users/{id}/inviting
+// {"inviting": false, "reason"} (a reason is required to turn it off).
+func (h *Handler) apiStaffUserInviting(w http.ResponseWriter, r *http.Request) {
+	u, ok := h.apiTargetUser(w, r)
+	if !ok {
+		return
+	}
+	var req apiInvitingRequest
+	if !h.decodeJSON(w, r, &req) {
+		return
+	}
+	if req.Inviting == nil {
+		apiValidation(w, map[string]string{"inviting": "Say true to turn inviting on, false to turn it off."})
+		return
+	}
+	reason, ok := apiReason(w, req.Reason, !*req.Inviting)
+	if !ok {
+		return
+	}
+	res, err := h.store.Staff.SetInviting(r.Context(), apiUser(r).ID, u.ID, *req.Inviting, reason)
+	h.apiModerated(w, r, u, res, err)
+}
+
+// apiModerated answers a moderation action: what it changed and the
+// member's standing after it.
+func (h *Handler) apiModerated(w http.ResponseWriter, r *http.Request, u models.User, res models.ModerationResult, err error) {
+	if err != nil {
+		h.apiFail(w, r, err, models.Facts{})
+		return
+	}
+	st, err := h.store.Staff.Standing(r.Context(), u.ID)
+	if err != nil {
+		h.apiServerError(w, r, err)
+		return
+	}
+	j := jsonModeration{UsersChanged: res.UsersChanged, InvitationsRevoked: res.InvitationsRevoked, TokensRevoked: res.TokensRevoked,
+		Standing: jsonStanding{Suspended: st.Suspended, SuspendedReason: st.SuspendedReason, Inviting: !st.InvitingOff, InvitingReason: st.InvitingOffReason}}
+	if st.Suspended {
+		at := rfc3339(st.SuspendedAt)
+		j.Standing.SuspendedAt = &at
+	}
+	writeJSON(w, http.StatusOK, j)
+}

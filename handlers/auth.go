@@ -56,6 +56,15 @@ func (h *Handler) loginPost(w http.ResponseWriter, r *http.Request) {
 		h.serverError(w, r, err)
 		return
 	}
+	// Only someone who knows the password learns that the account is suspended.
+	if suspended, err := h.store.Staff.Suspended(r.Context(), u.ID); err != nil {
+		h.serverError(w, r, err)
+		return
+	} else if suspended {
+		form.Error = models.SuspendedMessage
+		h.render(w, r, http.StatusForbidden, views.LoginPage(h.layout(r, "Sign in"), form))
+		return
+	}
 	h.loginByAccount.reset(accountKey)
 	if err := h.signIn(r, u); err != nil {
 		h.serverError(w, r, err)

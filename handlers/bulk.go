@@ -60,7 +60,7 @@ func (h *Handler) staffBulkInvitePost(w http.ResponseWriter, r *http.Request) {
 	}
 	form := views.BulkInviteForm{Emails: r.PostFormValue("emails"), Note: strings.TrimSpace(r.PostFormValue("note"))}
 	var v models.Validator
-	models.CheckReason(&v, "note", form.Note)
+	models.CheckNote(&v, "note", form.Note)
 	rows, field, msg := readBulkRows(form.Emails, "the list")
 	if msg == "" {
 		var more []models.BulkRow

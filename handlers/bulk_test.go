@@ -223,7 +223,7 @@ func TestBulkInviteRefusesBadLists(t *testing.T) {
 	expect(t, "1,001 rows", staff.postBulk(strings.Join(big, "\n"), "", ""), http.StatusUnprocessableEntity, "Send at most 1000 rows at a time; this list has 1001.")
 	expect(t, "1,001 rows over both fields", staff.postBulk(strings.Join(big[:600], "\n"), "", strings.Join(big[600:], "\n")), http.StatusUnprocessableEntity, "Send at most 1000 rows")
 	expect(t, "empty", staff.postBulk(" \n\n", "", ""), http.StatusUnprocessableEntity, "Paste at least one address")
-	expect(t, "bad note", staff.postBulk("a@example.com", strings.Repeat("x", 501), ""), http.StatusUnprocessableEntity, "Keep it to 500 characters.")
+	expect(t, "bad note", staff.postBulk("a@example.com", strings.Repeat("x", 501), ""), http.StatusUnprocessableEntity, "Keep the note to 500 characters.")
 	var jobs int
 	app.store.DB.QueryRow(`SELECT count(*) FROM bulk_jobs`).Scan(&jobs)
 	if jobs != 0 {

@@ -27,6 +27,16 @@ func (h *Handler) renderPanel(w http.ResponseWriter, r *http.Request, status int
 		h.serverError(w, r, err)
 		return
 	}
+	if form.Closed == "" {
+		st, err := h.store.Staff.Standing(r.Context(), u.ID)
+		if err != nil {
+			h.serverError(w, r, err)
+			return
+		}
+		if st.InvitingOff {
+			form.Closed = models.InvitingOffMessage(st.InvitingOffReason)
+		}
+	}
 	l := h.layout(r, "Invite")
 	l.User = u
 	h.render(w, r, status, views.InvitePanelPage(l, views.InvitePanel{User: u, Form: form, Recent: recent}))
@@ -99,6 +109,12 @@ func (h *Handler) inviteRefused(w http.ResponseWriter, r *http.Request, u models
 	e, known := models.AsError(err)
 	if !known {
 		h.serverError(w, r, err)
+		return
+	}
+	if errors.Is(err, models.ErrInvitingDisabled) {
+		// The form gives way to the sentence with staff's reason.
+		form.Closed = e.Text(facts)
+		h.inviteFormAgain(w, r, statusOf(e.Kind), u, form)
 		return
 	}
 	if errors.Is(err, models.ErrTooNew) {

@@ -156,6 +156,16 @@ func (h *Handler) loadUser(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
+		// A suspension ends every session of the member at once: the next
+		// request of any browser they left signed in is signed out.
+		if suspended, err := h.store.Staff.Suspended(r.Context(), id); err != nil {
+			h.serverError(w, r, err)
+			return
+		} else if suspended {
+			h.signOut(r)
+			next.ServeHTTP(w, r)
+			return
+		}
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), userKey{}, u)))
 	})
 }

@@ -143,7 +143,7 @@ func (h *Handler) staffRequestDeclinePost(w http.ResponseWriter, r *http.Request
 	}
 	st := views.RequestRowState{DeclineReason: strings.TrimSpace(r.PostForm.Get("reason"))}
 	var v models.Validator
-	models.CheckReason(&v, "reason", st.DeclineReason)
+	models.CheckReason(&v, "reason", st.DeclineReason, false)
 	if !v.Valid() {
 		st.DeclineError = v.Errors["reason"]
 		req, err := h.store.Requests.Get(r.Context(), id)

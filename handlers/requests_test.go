@@ -113,7 +113,7 @@ func TestRequestOnePerAddress(t *testing.T) {
 
 	// Bad input is 422 next to its field.
 	expect(t, "no address", c.post("/request", ask("", "")), http.StatusUnprocessableEntity, "Enter an email address.")
-	expect(t, "long reason", c.post("/request", ask("lee@example.com", strings.Repeat("x", 501))), http.StatusUnprocessableEntity, "Keep it to 500 characters.")
+	expect(t, "long reason", c.post("/request", ask("lee@example.com", strings.Repeat("x", 501))), http.StatusUnprocessableEntity, "Keep the reason to 500 characters.")
 	expect(t, "hidden characters", c.post("/request", ask("lee@example.com", "hi\u202Ethere")), http.StatusUnprocessableEntity, "invisible or control characters")
 
 	// Signed in, or in open mode, /request is not for you.
@@ -185,7 +185,7 @@ func TestRequestDeclineEmailsReason(t *testing.T) {
 	staff, _ := app.staffMember("staff@example.com", "staff")
 	id := app.askAndConfirm("kim@example.com", "")
 	expect(t, "reason too long", staff.post("/staff/requests/"+itoa(id)+"/decline", url.Values{"reason": {strings.Repeat("x", 501)}}, htmx...),
-		http.StatusUnprocessableEntity, "Keep it to 500 characters.")
+		http.StatusUnprocessableEntity, "Keep the reason to 500 characters.")
 	res := staff.post("/staff/requests/"+itoa(id)+"/decline", url.Values{"reason": {"We are full until spring."}})
 	if res.status != http.StatusSeeOther {
 		t.Fatalf("decline: status %d\n%s", res.status, mainPart(res.body))

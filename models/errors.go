@@ -185,6 +185,11 @@ var (
 	ErrDomainBlocked = declare(&Error{Code: "domain_blocked", Kind: KindInvalid, Field: "email", Title: "Not allowed", Message: "Invitations to {domain} addresses are not allowed."})
 	ErrOptedOut      = declare(&Error{Code: "opted_out", Kind: KindInvalid, Field: "email", Title: "Not sent", Message: "{email} has asked not to receive invitations."})
 	ErrTooNew        = declare(&Error{Code: "too_new", Kind: KindForbidden, Title: "Not yet", Message: "You can invite friends from {date}."})
+
+	// Section 11's suspension and inviting off.
+	ErrSuspended        = declare(&Error{Code: "account_suspended", Kind: KindForbidden, Title: "Account suspended", Message: "This account is suspended."})
+	ErrInvitingDisabled = declare(&Error{Code: "inviting_disabled", Kind: KindForbidden, Title: "Inviting is off", Message: "Inviting is turned off for your account: {reason}"})
+	ErrSelfModeration   = declare(&Error{Code: "self_moderation", Kind: KindInvalid, Title: "Not done", Message: "You cannot do this to your own account."})
 )
 
 // RateLimitError says an action was refused because a limit was reached, and

@@ -83,8 +83,14 @@ func (inv Invitation) CanResendAt() time.Time {
 // CheckInvitation validates the invite form's fields. email must be trimmed.
 func CheckInvitation(v *Validator, email, note string) {
 	CheckEmail(v, "email", email)
-	v.Check(utf8.RuneCountInString(note) <= MaxNoteLength, "note", fmt.Sprintf("Keep the note to %d characters.", MaxNoteLength))
-	v.Check(PlainText(note), "note", hiddenMessage)
+	CheckNote(v, "note", note)
+}
+
+// CheckNote validates a note to an invitee: at most MaxNoteLength
+// characters, no hidden characters but line breaks and tabs.
+func CheckNote(v *Validator, field, note string) {
+	v.Check(utf8.RuneCountInString(note) <= MaxNoteLength, field, fmt.Sprintf("Keep the note to %d characters.", MaxNoteLength))
+	v.Check(PlainText(note), field, hiddenMessage)
 }
 
 // invitationSelect reads an Invitation; its one parameter is the current time,
@@ -314,6 +320,9 @@ func (m *Invitations) create(ctx context.Context, inviter User, email, note stri
 			return m.recordRefusal(ctx, tx, now, inviterID, refused)
 		}
 		if err := m.refuseInvitation(ctx, tx, now, inviter, key); err != nil {
+			return err
+		}
+		if err := checkInviting(ctx, tx, inviterID); err != nil {
 			return err
 		}
 		var err error

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"strings"
 	"time"
-	"unicode/utf8"
 )
 
 // Requests is the invite_requests table group: asking for an invitation
@@ -36,7 +35,6 @@ const (
 
 // Limits of a request.
 const (
-	MaxRequestReason = 500
 	// requestConfirmTTL is how long a request's confirmation link works,
 	// as long as an address confirmation's.
 	requestConfirmTTL = confirmTTL
@@ -66,14 +64,7 @@ type InviteRequest struct {
 // CheckRequest validates the request form. email must be trimmed.
 func CheckRequest(v *Validator, email, reason string) {
 	CheckEmail(v, "email", email)
-	CheckReason(v, "reason", reason)
-}
-
-// CheckReason validates an optional free text of at most 500 characters with
-// the note's rules: a request's reason, a staff member's reason to decline.
-func CheckReason(v *Validator, field, reason string) {
-	v.Check(utf8.RuneCountInString(reason) <= MaxRequestReason, field, fmt.Sprintf("Keep it to %d characters.", MaxRequestReason))
-	v.Check(PlainText(reason), field, hiddenMessage)
+	CheckReason(v, "reason", reason, false)
 }
 
 // refuseRequest is the site's refusals of an address that apply to requests

@@ -192,25 +192,24 @@ type AuditEntry struct {
 	TargetName    string
 	OnlyEmpty     bool
 	UsersChanged  int
-	At            time.Time
+	// Reason is why staff did it (moderation actions); InvitationsChanged
+	// how many pending invitations a moderation action revoked.
+	Reason             string
+	InvitationsChanged int
+	At                 time.Time
 }
 
-// Audit returns a page of the audit log, newest first, and whether an older page exists.
-func (s *Staff) Audit(ctx context.Context, page, perPage int) ([]AuditEntry, bool, error) {
-	if page < 1 {
-		page = 1
-	}
-	rows, err := s.db.QueryContext(ctx, `SELECT a.id, coalesce(a.actor_id, 0), coalesce(u.username, ''), a.action, a.amount,
-		coalesce(a.target_id, 0), coalesce(CASE WHEN a.action = 'revoke' THEN i.email ELSE t.username END, ''),
-		a.only_empty, a.users_changed, a.created_at
-		FROM audit_log a
-		LEFT JOIN users u ON u.id = a.actor_id
-		LEFT JOIN users t ON t.id = a.target_id AND a.action <> 'revoke'
-		LEFT JOIN invitations i ON i.id = a.target_id AND a.action = 'revoke'
-		ORDER BY a.id DESC LIMIT ? OFFSET ?`, perPage+1, (page-1)*perPage)
-	if err != nil {
-		return nil, false, fmt.Errorf("models: audit log: %w", err)
-	}
+// auditSelect reads AuditEntry rows (scanAudit); a is the audit log.
+const auditSelect = `SELECT a.id, coalesce(a.actor_id, 0), coalesce(u.username, ''), a.action, a.amount,
+	coalesce(a.target_id, 0), coalesce(CASE WHEN a.action = 'revoke' THEN i.email ELSE t.username END, ''),
+	a.only_empty, a.users_changed, a.reason, a.invitations_changed, a.created_at
+	FROM audit_log a
+	LEFT JOIN users u ON u.id = a.actor_id
+	LEFT JOIN users t ON t.id = a.target_id AND a.action <> 'revoke'
+	LEFT JOIN invitations i ON i.id = a.target_id AND a.action = 'revoke'`
+
+// scanAudit reads every row of an auditSelect and closes rows.
+func scanAudit(rows *sql.Rows) ([]AuditEntry, error) {
 	defer rows.Close()
 	var out []AuditEntry
 	for rows.Next() {
@@ -218,14 +217,30 @@ func (s *Staff) Audit(ctx context.Context, page, perPage int) ([]AuditEntry, boo
 		var amount sql.NullInt64
 		var at int64
 		if err := rows.Scan(&e.ID, &e.ActorID, &e.ActorUsername, &e.Action, &amount, &e.TargetID, &e.TargetName,
-			&e.OnlyEmpty, &e.UsersChanged, &at); err != nil {
-			return nil, false, fmt.Errorf("models: audit log: %w", err)
+			&e.OnlyEmpty, &e.UsersChanged, &e.Reason, &e.InvitationsChanged, &at); err != nil {
+			return nil, fmt.Errorf("models: audit log: %w", err)
 		}
 		e.Amount, e.HasAmount, e.At = int(amount.Int64), amount.Valid, time.Unix(at, 0).UTC()
 		out = append(out, e)
 	}
 	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("models: audit log: %w", err)
+	}
+	return out, nil
+}
+
+// Audit returns a page of the audit log, newest first, and whether an older page exists.
+func (s *Staff) Audit(ctx context.Context, page, perPage int) ([]AuditEntry, bool, error) {
+	if page < 1 {
+		page = 1
+	}
+	rows, err := s.db.QueryContext(ctx, auditSelect+` ORDER BY a.id DESC LIMIT ? OFFSET ?`, perPage+1, (page-1)*perPage)
+	if err != nil {
 		return nil, false, fmt.Errorf("models: audit log: %w", err)
+	}
+	out, err := scanAudit(rows)
+	if err != nil {
+		return nil, false, err
 	}
 	more := len(out) > perPage
 	if more {

@@ -18,6 +18,9 @@ type InviteForm struct {
 	// NotBefore is when a member too new to invite may first do so; the
 	// form then gives way to that sentence (zero: no wait).
 	NotBefore time.Time
+	// Closed, when set, says why this member may not invite at all (staff
+	// turned their inviting off), shown in place of the form.
+	Closed string
 }
 
 // InvitePanel is the signed-in member's home: counter, form and recent invitations.

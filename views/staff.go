@@ -184,6 +184,25 @@ func AuditSummary(e models.AuditEntry) string {
 		return fmt.Sprintf("Expired every pending invitation: %s", Plural(e.Amount, "invitation", "invitations"))
 	case models.ActionEarned:
 		return fmt.Sprintf("%s earned %d through invitees in good standing", target, e.Amount)
+	case models.ActionSuspend:
+		if e.UsersChanged == 0 {
+			return "Suspended " + target + " (already suspended)"
+		}
+		return fmt.Sprintf("Suspended %s, revoking %s", target, Plural(e.InvitationsChanged, "pending invitation", "pending invitations"))
+	case models.ActionUnsuspend:
+		if e.UsersChanged == 0 {
+			return "Unsuspended " + target + " (was not suspended)"
+		}
+		return "Unsuspended " + target
+	case models.ActionInvitingOff:
+		return "Turned inviting off for " + target
+	case models.ActionInvitingOn:
+		return "Turned inviting on for " + target
+	case models.ActionSubtreeRevoke:
+		return fmt.Sprintf("Revoked %s sent by %s and their subtree", Plural(e.InvitationsChanged, "pending invitation", "pending invitations"), target)
+	case models.ActionSubtreeSuspend:
+		return fmt.Sprintf("Suspended %s and their subtree: %s, %s revoked", target, Plural(e.UsersChanged, "member", "members"),
+			Plural(e.InvitationsChanged, "pending invitation", "pending invitations"))
 	}
 	return e.Action
 }

@@ -30,6 +30,8 @@ var commands = map[string]command{
 	"version":            versionCmd,
 	"backup":             backupCmd,
 	"db":                 dbCmd,
+	"suspend":            suspendCmd,
+	"unsuspend":          unsuspendCmd,
 }
 
 // openFromEnv opens the app that the BECKON_* variables describe, for the
@@ -239,4 +241,111 @@ func thousands(n int) string {
 		return "-" + b.String()
 	}
 	return b.String()
+}
+
+// emailAndFlags parses the flags of a command that takes one email address,
+// before or after its flags ("suspend E --reason R" or "suspend --reason R E").
+func emailAndFlags(fs *flag.FlagSet, args []string, usage string) (string, error) {
+	email := ""
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		email, args = args[0], args[1:]
+	}
+	if err := parseFlags(fs, args); err != nil {
+		return "", err
+	}
+	if email == "" && fs.NArg() == 1 {
+		email = fs.Arg(0)
+	} else if fs.NArg() > 0 {
+		return "", usageError{errors.New(usage)}
+	}
+	if strings.TrimSpace(email) == "" {
+		return "", usageError{errors.New(usage)}
+	}
+	return email, nil
+}
+
+// memberByEmail finds the account with that email address (a usage error
+// when there is none).
+func memberByEmail(ctx context.Context, a *app, email string) (models.User, error) {
+	u, err := a.store.Users.GetByLogin(ctx, email)
+	if errors.Is(err, models.ErrNoRecord) || err == nil && models.EmailKey(u.Email) != models.EmailKey(email) {
+		return models.User{}, usageError{fmt.Errorf("no account has the email %s", email)}
+	}
+	return u, err
+}
+
+// suspendCmd handles "suspend EMAIL --reason R": the member is signed out
+// everywhere and cannot sign in; their API tokens and pending invitations
+// are revoked (the invitations given back).
+func suspendCmd(ctx context.Context, env *environment, name string, args []string) error {
+	const usage = "usage: beckon suspend EMAIL --reason REASON"
+	fs := newFlags(env, name)
+	reason := fs.String("reason", "", "why (required; written to the audit log)")
+	email, err := emailAndFlags(fs, args, usage)
+	if err != nil {
+		return err
+	}
+	r := models.TrimReason(*reason)
+	var v models.Validator
+	models.CheckReason(&v, "reason", r, true)
+	if !v.Valid() {
+		return usageError{fmt.Errorf("--reason: %s", v.Errors["reason"])}
+	}
+	a, err := openFromEnv(ctx, env)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	u, err := memberByEmail(ctx, a, email)
+	if err != nil {
+		return err
+	}
+	res, err := a.store.Staff.Suspend(ctx, 0, u.ID, r)
+	if err != nil {
+		return err
+	}
+	if res.UsersChanged == 0 {
+		fmt.Fprintf(env.stdout, "@%s <%s> was already suspended; nothing changed\n", u.Username, u.Email)
+		return nil
+	}
+	fmt.Fprintf(env.stdout, "suspended @%s <%s>: revoked %s and %s\n", u.Username, u.Email,
+		plural(res.InvitationsRevoked, "pending invitation", "pending invitations"), plural(res.TokensRevoked, "API token", "API tokens"))
+	return nil
+}
+
+// unsuspendCmd handles "unsuspend EMAIL [--reason R]": the member can sign
+// in again; nothing the suspension revoked comes back.
+func unsuspendCmd(ctx context.Context, env *environment, name string, args []string) error {
+	const usage = "usage: beckon unsuspend EMAIL [--reason REASON]"
+	fs := newFlags(env, name)
+	reason := fs.String("reason", "", "why (optional; written to the audit log)")
+	email, err := emailAndFlags(fs, args, usage)
+	if err != nil {
+		return err
+	}
+	r := models.TrimReason(*reason)
+	var v models.Validator
+	models.CheckReason(&v, "reason", r, false)
+	if !v.Valid() {
+		return usageError{fmt.Errorf("--reason: %s", v.Errors["reason"])}
+	}
+	a, err := openFromEnv(ctx, env)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	u, err := memberByEmail(ctx, a, email)
+	if err != nil {
+		return err
+	}
+	res, err := a.store.Staff.Unsuspend(ctx, 0, u.ID, r)
+	if err != nil {
+		return err
+	}
+	if res.UsersChanged == 0 {
+		fmt.Fprintf(env.stdout, "@%s <%s> was not suspended; nothing changed\n", u.Username, u.Email)
+		return nil
+	}
+	fmt.Fprintf(env.stdout, "unsuspended @%s <%s>: they can sign in again\n", u.Username, u.Email)
+	return nil
 }

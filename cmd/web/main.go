@@ -58,6 +58,8 @@ commands:
   version                                print the version and the newest schema it runs on
   backup FILE                            write a consistent copy of the SQLite database to a new FILE
   db copy --to postgres://...            copy the SQLite database into an empty PostgreSQL database
+  suspend E --reason R                   suspend the user with email E (signed out, tokens and invitations revoked)
+  unsuspend E                            let the suspended user with email E sign in again
 
 Every command reads the BECKON_* environment variables; run "beckon serve -h" for them.
 BECKON_DB is a SQLite file, or a postgres:// URL for PostgreSQL.
