@@ -21,9 +21,9 @@ CREATE TABLE webhook_endpoints (
 -- The event kinds an endpoint chose; none (all_events) means every kind.
 CREATE TABLE webhook_endpoint_events (
     endpoint_id INTEGER NOT NULL REFERENCES webhook_endpoints(id) ON DELETE CASCADE,
-    kind        TEXT NOT NULL,
-    PRIMARY KEY (endpoint_id, kind)
+    kind        TEXT NOT NULL
 );
+CREATE UNIQUE INDEX webhook_endpoint_events_idx ON webhook_endpoint_events(endpoint_id, kind);
 
 -- One row per event per endpoint, queued in the transaction of the change.
 CREATE TABLE webhook_deliveries (
