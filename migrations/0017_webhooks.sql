@@ -13,6 +13,10 @@ CREATE TABLE webhook_endpoints (
     -- healthy): three days of it turn the endpoint off.
     failing_since   INTEGER,
     disabled_at     INTEGER,
+    -- claimed_until is the lease of the one sender (of any process) that
+    -- is sending to the endpoint, so deliveries stay in order and none goes
+    -- out twice; a sender that died lets it lapse.
+    claimed_until   INTEGER,
     disabled_reason TEXT NOT NULL DEFAULT '',
     created_by      INTEGER REFERENCES users(id) ON DELETE SET NULL,
     created_at      INTEGER NOT NULL

@@ -287,13 +287,14 @@ type DueEndpoint struct {
 // per endpoint, so a later one waits while an earlier one is retried.
 const dueEndpointsSQL = `SELECT e.id, e.url, e.secret FROM webhook_endpoints e
 	JOIN webhook_deliveries d ON d.endpoint_id = e.id AND d.status = 'queued'
-	WHERE e.enabled = TRUE AND d.next_attempt_at <= ?
+	WHERE e.enabled = TRUE AND d.next_attempt_at <= ? AND (e.claimed_until IS NULL OR e.claimed_until <= ?)
 	AND d.event_id = (SELECT min(h.event_id) FROM webhook_deliveries h WHERE h.endpoint_id = e.id AND h.status = 'queued')
 	ORDER BY e.id`
 
 // DueEndpoints returns the endpoints that have a delivery to make now.
 func (w *Webhooks) DueEndpoints(ctx context.Context) ([]DueEndpoint, error) {
-	rows, err := w.db.QueryContext(ctx, dueEndpointsSQL, unix(w.now()))
+	now := unix(w.now())
+	rows, err := w.db.QueryContext(ctx, dueEndpointsSQL, now, now)
 	if err != nil {
 		return nil, fmt.Errorf("models: due webhooks: %w", err)
 	}
@@ -310,6 +311,39 @@ func (w *Webhooks) DueEndpoints(ctx context.Context) ([]DueEndpoint, error) {
 		return nil, fmt.Errorf("models: due webhooks: %w", err)
 	}
 	return out, nil
+}
+
+// Claim takes the lease of sending to an endpoint for d, unless another
+// sender (in this process or another sharing the database) holds it, or
+// the endpoint is off; it reports whether the lease is now the caller's.
+// RecordAttempts and Release give it back.
+func (w *Webhooks) Claim(ctx context.Context, endpointID int64, d time.Duration) (bool, error) {
+	var ok bool
+	err := w.write(ctx, func(ctx context.Context, tx *sql.Tx, ch *change) error {
+		now := w.now()
+		res, err := tx.ExecContext(ctx, `UPDATE webhook_endpoints SET claimed_until = ?
+			WHERE id = ? AND enabled = TRUE AND (claimed_until IS NULL OR claimed_until <= ?)`, unix(now.Add(d)), endpointID, unix(now))
+		if err != nil {
+			return fmt.Errorf("models: claim webhook: %w", err)
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return fmt.Errorf("models: claim webhook: %w", err)
+		}
+		ok = n == 1
+		return nil
+	})
+	return ok, err
+}
+
+// Release gives back the lease of Claim when there was nothing to send.
+func (w *Webhooks) Release(ctx context.Context, endpointID int64) error {
+	return w.write(ctx, func(ctx context.Context, tx *sql.Tx, ch *change) error {
+		if _, err := tx.ExecContext(ctx, `UPDATE webhook_endpoints SET claimed_until = NULL WHERE id = ?`, endpointID); err != nil {
+			return fmt.Errorf("models: release webhook: %w", err)
+		}
+		return nil
+	})
 }
 
 // PendingDelivery is a queued delivery with the event it carries.
@@ -360,7 +394,8 @@ type WebhookAttempt struct {
 // in one transaction. A success clears the endpoint's failing streak; a
 // failure starts one, and a streak older than disableAfter turns the
 // endpoint off, with the reason, and ends its queued deliveries as failed.
-// It reports whether the endpoint was turned off.
+// It gives back the lease of Claim and reports whether the endpoint was
+// turned off.
 func (w *Webhooks) RecordAttempts(ctx context.Context, endpointID int64, attempts []WebhookAttempt, disableAfter time.Duration) (bool, error) {
 	if len(attempts) == 0 {
 		return false, nil
@@ -388,14 +423,14 @@ func (w *Webhooks) RecordAttempts(ctx context.Context, endpointID int64, attempt
 			}
 		}
 		if !failed {
-			if _, err := tx.ExecContext(ctx, `UPDATE webhook_endpoints SET failing_since = NULL WHERE id = ?`, endpointID); err != nil {
+			if _, err := tx.ExecContext(ctx, `UPDATE webhook_endpoints SET failing_since = NULL, claimed_until = NULL WHERE id = ?`, endpointID); err != nil {
 				return fmt.Errorf("models: record webhook delivery: %w", err)
 			}
 			return nil
 		}
 		var since int64
-		err := tx.QueryRowContext(ctx, `UPDATE webhook_endpoints SET failing_since = coalesce(failing_since, ?)
-			WHERE id = ? RETURNING failing_since`, now, endpointID).Scan(&since)
+		err := tx.QueryRowContext(ctx, `UPDATE webhook_endpoints SET failing_since = coalesce(failing_since, ?),
+			claimed_until = NULL WHERE id = ? RETURNING failing_since`, now, endpointID).Scan(&since)
 		if err == sql.ErrNoRows {
 			return nil // deleted meanwhile
 		}

@@ -179,8 +179,19 @@ func (w *Worker) deliverTo(ctx context.Context, ep models.DueEndpoint) (n int, e
 		}
 	}()
 	for {
+		// One sender at a time per endpoint, across processes too: that
+		// keeps the order and sends nothing twice.
+		// The lease is longer than a batch can take, a timeout each, so
+		// it lapses only when its sender died.
+		ok, err := w.hooks.Claim(ctx, ep.ID, batch*w.opts.Timeout+time.Minute)
+		if err != nil || !ok {
+			return n, err
+		}
 		pending, err := w.hooks.Pending(ctx, ep.ID, batch)
 		if err != nil || len(pending) == 0 {
+			if rerr := w.hooks.Release(context.WithoutCancel(ctx), ep.ID); err == nil {
+				err = rerr
+			}
 			return n, err
 		}
 		var attempts []models.WebhookAttempt

@@ -204,3 +204,28 @@ func TestRunDeliversAfterTheCommit(t *testing.T) {
 		t.Fatal("the worker did not wake after the commit")
 	}
 }
+
+func TestOneSenderAtATimePerEndpoint(t *testing.T) {
+	f := newFixture(t)
+	hits := 0
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hits++ }))
+	defer srv.Close()
+	ep := f.endpointWithTest(t, srv.URL+"/hook")
+	// Another process's sender holds the endpoint.
+	if ok, err := f.store.Webhooks.Claim(context.Background(), ep.ID, 10*time.Minute); err != nil || !ok {
+		t.Fatalf("claim: %v, %v", ok, err)
+	}
+	w := f.worker(webhooks.Options{})
+	if n, err := w.DeliverDue(context.Background()); err != nil || n != 0 || hits != 0 {
+		t.Fatalf("sent %d (%d hits), %v while another sender holds the endpoint", n, hits, err)
+	}
+	// That sender died: its lease lapses.
+	f.now = f.now.Add(11 * time.Minute)
+	if n, err := w.DeliverDue(context.Background()); err != nil || n != 1 || hits != 1 {
+		t.Fatalf("sent %d (%d hits), %v after the lease lapsed", n, hits, err)
+	}
+	// The lease was given back with the outcome.
+	if ok, err := f.store.Webhooks.Claim(context.Background(), ep.ID, time.Minute); err != nil || !ok {
+		t.Errorf("the lease was kept: %v, %v", ok, err)
+	}
+}

@@ -8,6 +8,7 @@ CREATE TABLE webhook_endpoints (
     enabled         BOOLEAN NOT NULL DEFAULT TRUE,
     failing_since   BIGINT,
     disabled_at     BIGINT,
+    claimed_until   BIGINT,
     disabled_reason TEXT NOT NULL DEFAULT '',
     created_by      BIGINT REFERENCES users(id) ON DELETE SET NULL,
     created_at      BIGINT NOT NULL
