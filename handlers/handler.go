@@ -33,6 +33,9 @@ type Config struct {
 	// ForgotPerIP bounds the password reset requests one client address may
 	// make in 15 minutes (0: 10).
 	ForgotPerIP int
+	// WebhookAllowPrivate lets webhook URLs be http and name private or
+	// loopback addresses (BECKON_WEBHOOK_ALLOW_PRIVATE).
+	WebhookAllowPrivate bool
 }
 
 // Handler holds every dependency of the HTTP layer.

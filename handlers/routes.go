@@ -36,6 +36,7 @@ func (h *Handler) Routes() http.Handler {
 			r.Get("/invitations/{id}", h.apiInvitationShow)
 			r.Delete("/invitations/{id}", h.apiInvitationRevoke)
 			r.Post("/invitations/{id}/resend", h.apiInvitationResend)
+			r.Get("/events", h.apiEventList)
 			r.Group(func(r chi.Router) {
 				r.Use(h.apiStaff)
 				r.Post("/staff/topoff", h.apiStaffTopOff)
@@ -131,6 +132,10 @@ func (h *Handler) Routes() http.Handler {
 			r.Post("/staff/requests/{id}/decline", h.staffRequestDeclinePost)
 			r.Get("/staff/invite", h.staffBulkInvite)
 			r.Get("/staff/invite/{id}", h.staffBulkJob)
+			r.Get("/staff/webhooks", h.staffWebhooks)
+			r.Post("/staff/webhooks", h.staffWebhookCreatePost)
+			r.Post("/staff/webhooks/{id}/test", h.staffWebhookTestPost)
+			r.Post("/staff/webhooks/{id}/delete", h.staffWebhookDeletePost)
 		})
 	})
 

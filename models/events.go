@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 )
@@ -21,7 +22,22 @@ const (
 	EventInviteBounced       = "invite_bounced" // the SMTP server refused the invitation's recipient; the invitation was revoked
 	EventInviteDeclined      = "invite_declined"
 	EventInvitationsEarned   = "invitations_earned"
+	// EventWebhookTest is the event of a webhook's "send a test event"
+	// button: delivered to that endpoint only, and not in the feed.
+	EventWebhookTest = "webhook_test"
 )
+
+// EventKinds lists every kind of event of SPEC 6, in its order: the choices
+// a webhook endpoint subscribes to.
+var EventKinds = []string{
+	"invite_sent", "invite_accepted", "joined_independently", "invitation_revoked", "invitation_expired",
+	"invite_declined", "invite_bounced", "allocation_changed", "invitations_earned", "password_set",
+	"member_suspended", "member_unsuspended", "inviting_disabled", "inviting_enabled", "link_created",
+	"link_closed", "invite_requested", "request_approved", "request_declined",
+}
+
+// ValidEventKind reports whether kind is one of EventKinds.
+func ValidEventKind(kind string) bool { return slices.Contains(EventKinds, kind) }
 
 // Event is something that happened, as recorded in the events table and
 // handed to subscribers after the transaction that recorded it committed.
@@ -88,14 +104,17 @@ func callSubscriber(fn func(Event), ev Event) {
 }
 
 // record writes ev inside tx and keeps it for publishing after the commit.
+// In the same transaction it queues one webhook delivery for every enabled
+// endpoint that wants ev's kind, so a delivery exists exactly when the
+// change does and survives any restart.
 func record(ctx context.Context, tx *sql.Tx, ch *change, ev Event) error {
 	data := map[string]any{}
 	for k, v := range ev.Data {
 		data[k] = v
 	}
-	var subject int64
+	var subject, inviter int64
 	if inv := ev.Invitation; inv != nil {
-		subject = inv.ID
+		subject, inviter = inv.ID, inv.InviterID
 		data["invitation_id"] = inv.ID
 		data["inviter_id"] = inv.InviterID
 		data["email"] = inv.Email
@@ -105,14 +124,77 @@ func record(ctx context.Context, tx *sql.Tx, ch *change, ev Event) error {
 	if err != nil {
 		return fmt.Errorf("models: encode event: %w", err)
 	}
-	res, err := tx.ExecContext(ctx, `INSERT INTO events (kind, user_id, subject_id, data, created_at) VALUES (?, nullif(?, 0), nullif(?, 0), ?, ?)`,
-		ev.Kind, ev.UserID, subject, string(body), unix(ev.At))
-	if err != nil {
+	at := unix(ev.At)
+	if err := tx.QueryRowContext(ctx, recordEventSQL, ev.Kind, ev.UserID, subject, inviter, string(body), at).Scan(&ev.ID); err != nil {
 		return fmt.Errorf("models: record event: %w", err)
 	}
-	if ev.ID, err = res.LastInsertId(); err != nil {
-		return fmt.Errorf("models: record event: %w", err)
+	if _, err := tx.ExecContext(ctx, queueDeliveriesSQL, ev.ID, at, at, ev.Kind); err != nil {
+		return fmt.Errorf("models: queue webhook deliveries: %w", err)
 	}
 	ch.events = append(ch.events, ev)
 	return nil
+}
+
+const recordEventSQL = `INSERT INTO events (kind, user_id, subject_id, inviter_id, data, created_at)
+	VALUES (?, nullif(?, 0), nullif(?, 0), nullif(?, 0), ?, ?) RETURNING id`
+
+// queueDeliveriesSQL fans one event out to the endpoints that want it, in
+// one statement whatever their number.
+const queueDeliveriesSQL = `INSERT INTO webhook_deliveries (endpoint_id, event_id, next_attempt_at, created_at)
+	SELECT e.id, ?, ?, ? FROM webhook_endpoints e
+	WHERE e.enabled = TRUE AND (e.all_events = TRUE OR EXISTS (
+		SELECT 1 FROM webhook_endpoint_events k WHERE k.endpoint_id = e.id AND k.kind = ?))`
+
+// FeedEvent is an event as the API's feed and webhooks show it.
+type FeedEvent struct {
+	ID   int64
+	Kind string
+	At   time.Time
+	Data json.RawMessage // the event's data, a JSON object
+}
+
+// MaxFeedPage bounds a page of the events feed.
+const MaxFeedPage = 100
+
+const feedAllSQL = `SELECT id, kind, data, created_at FROM events
+	WHERE id > ? AND kind <> 'webhook_test' ORDER BY id LIMIT ?`
+
+// feedMemberSQL is a member's events: those they made and those of their
+// invitations, each side from its own index.
+const feedMemberSQL = `SELECT id, kind, data, created_at FROM events
+	WHERE id IN (SELECT id FROM events WHERE user_id = ? AND id > ?
+		UNION SELECT id FROM events WHERE inviter_id = ? AND id > ?)
+	AND kind <> 'webhook_test' ORDER BY id LIMIT ?`
+
+// Feed returns up to limit events with ids above after, oldest first. With
+// all (staff) it is every event; otherwise the events viewerID made or
+// that concern the invitations viewerID sent.
+func (e *Events) Feed(ctx context.Context, viewerID int64, all bool, after int64, limit int) ([]FeedEvent, error) {
+	limit = max(1, min(limit, MaxFeedPage+1))
+	var rows *sql.Rows
+	var err error
+	if all {
+		rows, err = e.db.QueryContext(ctx, feedAllSQL, after, limit)
+	} else {
+		rows, err = e.db.QueryContext(ctx, feedMemberSQL, viewerID, after, viewerID, after, limit)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("models: events feed: %w", err)
+	}
+	defer rows.Close()
+	var out []FeedEvent
+	for rows.Next() {
+		var f FeedEvent
+		var data string
+		var at int64
+		if err := rows.Scan(&f.ID, &f.Kind, &data, &at); err != nil {
+			return nil, fmt.Errorf("models: events feed: %w", err)
+		}
+		f.Data, f.At = json.RawMessage(data), time.Unix(at, 0).UTC()
+		out = append(out, f)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("models: events feed: %w", err)
+	}
+	return out, nil
 }

@@ -80,6 +80,7 @@ type Store struct {
 	APITokens   *APITokens
 	Requests    *Requests
 	Bulk        *Bulk
+	Webhooks    *Webhooks
 	core        *core
 	Settings    *Settings
 }
@@ -150,6 +151,7 @@ func New(db *sql.DB, opts Options) *Store {
 		Events:      ev,
 		Staff:       &Staff{c},
 		APITokens:   &APITokens{c},
+		Webhooks:    newWebhooks(c, ev),
 		core:        c,
 		Settings:    &Settings{c},
 	}

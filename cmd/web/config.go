@@ -32,6 +32,9 @@ type config struct {
 	InviteMinAge      time.Duration
 	EarnAfter         time.Duration
 	EarnAmount        int
+	// WebhookAllowPrivate lets webhooks use http and reach private and
+	// loopback addresses (tests, intranets).
+	WebhookAllowPrivate bool
 }
 
 // setting is one configuration value: its variable, flag and default.
@@ -56,6 +59,7 @@ var settings = []setting{
 	{"BECKON_INVITE_MIN_AGE", "invite-min-age", "0", "how long someone must have been a member before inviting (a Go duration; 0 for no wait; staff are exempt)"},
 	{"BECKON_EARN_AFTER", "earn-after", "0", "how long an invitee must have been a member in good standing for their inviter to earn invitations (a Go duration; 0 turns it off)"},
 	{"BECKON_EARN_AMOUNT", "earn-amount", "1", "invitations an inviter earns per invitee in good standing"},
+	{"BECKON_WEBHOOK_ALLOW_PRIVATE", "webhook-allow-private", "false", "true lets webhook URLs be http and reach private or loopback addresses"},
 }
 
 // parseConfig reads the environment through getenv, then the flags in args,
@@ -150,6 +154,11 @@ func parseConfig(name string, args []string, getenv func(string) string, stderr 
 		bad("BECKON_EARN_AMOUNT", "must be a whole number from 1 to 1000000")
 	} else {
 		c.EarnAmount = n
+	}
+	if b, err := strconv.ParseBool(get("BECKON_WEBHOOK_ALLOW_PRIVATE")); err != nil {
+		bad("BECKON_WEBHOOK_ALLOW_PRIVATE", fmt.Sprintf("%q is neither true nor false", get("BECKON_WEBHOOK_ALLOW_PRIVATE")))
+	} else {
+		c.WebhookAllowPrivate = b
 	}
 	if len(errs) > 0 {
 		return config{}, nil, usageError{fmt.Errorf("bad configuration:\n  %s", strings.Join(errs, "\n  "))}

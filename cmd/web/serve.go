@@ -15,6 +15,7 @@ import (
 	"github.com/beckon-app/beckon/handlers"
 	"github.com/beckon-app/beckon/mail"
 	"github.com/beckon-app/beckon/models"
+	"github.com/beckon-app/beckon/webhooks"
 )
 
 // serve runs the web server until ctx is cancelled (SIGINT or SIGTERM), then
@@ -66,7 +67,10 @@ func serve(ctx context.Context, env *environment, name string, args []string) er
 		SignupOpen:     cfg.Signup == "open",
 		TrustedProxies: cfg.TrustedProxies,
 		JoinRate:       cfg.JoinRate,
+
+		WebhookAllowPrivate: cfg.WebhookAllowPrivate,
 	})
+	hooks := webhooks.New(app.store.Webhooks, logger, webhooks.Options{AllowPrivate: cfg.WebhookAllowPrivate})
 
 	srv := &http.Server{
 		Addr:              cfg.Addr,
@@ -87,12 +91,13 @@ func serve(ctx context.Context, env *environment, name string, args []string) er
 		fmt.Fprintf(env.stdout, "\n  Create the first administrator: %s/setup\n\n", cfg.BaseURL)
 	}
 
-	// Background work: email delivery and the invitation expiry sweep.
+	// Background work: email and webhook delivery, the invitation expiry sweep.
 	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
 	wg.Go(func() { deliverer.Run(bg, 15*time.Second) })
 	wg.Go(func() { sweepExpired(bg, periodicJobs(app.store, logger), logger, time.Minute) })
 	wg.Go(func() { runBulkJobs(bg, app.store, logger, 30*time.Second) })
+	wg.Go(func() { hooks.Run(bg, 10*time.Second) })
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
