@@ -171,11 +171,11 @@ type Earned struct {
 // earnCandidates are the members through whom their inviter earns now:
 // joined through a member's invitation, in the window of join times
 // (?1, ?2] that became old enough since the last run, never suspended, and
-// not earned through before. "Never suspended" asks the lasting record of
-// suspensions, the member_suspended events (whose subject is the member),
-// rather than the member's current standing, which an unsuspension clears.
+// not earned through before. "Never suspended" asks moderation's lasting
+// ever_suspended mark rather than the member's current standing, which an
+// unsuspension clears.
 const earnCandidates = ` FROM users u WHERE u.joined_at > ?1 AND u.joined_at <= ?2 AND u.invited_by IS NOT NULL
-	AND NOT EXISTS (SELECT 1 FROM events ev WHERE ev.kind = 'member_suspended' AND ev.subject_id = u.id)
+	AND NOT EXISTS (SELECT 1 FROM moderation mo WHERE mo.user_id = u.id AND mo.ever_suspended = TRUE)
 	AND NOT EXISTS (SELECT 1 FROM earned_invitations e WHERE e.invitee_id = u.id)`
 
 // EarnDue is one run of the earned-invitations sweep: for each member who

@@ -132,10 +132,11 @@ func TestEarnedInvitationsOncePerInvitee(t *testing.T) {
 	e.store.Staff.AddToUser(ctx, 0, ann.ID, 1)
 	e.clock.Advance(24 * time.Hour)
 	cat := join("cat@example.com", "cat")
-	// Suspended and unsuspended again (as section 11's first half records
-	// it: the member is the event's subject): never in good standing since.
-	if _, err := e.db.Exec(`INSERT INTO events (kind, user_id, subject_id, created_at) VALUES
-		('member_suspended', ?1, ?2, 1), ('member_unsuspended', ?1, ?2, 2)`, ann.ID, cat.ID); err != nil {
+	// Suspended and unsuspended again by staff: never in good standing since.
+	if _, err := e.store.Staff.Suspend(ctx, ann.ID, cat.ID, "spam"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.store.Staff.Unsuspend(ctx, ann.ID, cat.ID, ""); err != nil {
 		t.Fatal(err)
 	}
 	allocated := func() int {
