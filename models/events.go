@@ -145,6 +145,20 @@ const queueDeliveriesSQL = `INSERT INTO webhook_deliveries (endpoint_id, event_i
 	WHERE e.enabled = TRUE AND (e.all_events = TRUE OR EXISTS (
 		SELECT 1 FROM webhook_endpoint_events k WHERE k.endpoint_id = e.id AND k.kind = ?))`
 
+// queueDeliveriesAfter fans out, in one statement, every event after
+// afterID to the endpoints that want it: for the set-based writes that add
+// many events with one INSERT instead of through record.
+func queueDeliveriesAfter(ctx context.Context, tx *sql.Tx, afterID int64) error {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO webhook_deliveries (endpoint_id, event_id, next_attempt_at, created_at)
+		SELECT e.id, ev.id, ev.created_at, ev.created_at FROM events ev JOIN webhook_endpoints e ON e.enabled = TRUE
+		WHERE ev.id > ? AND (e.all_events = TRUE OR EXISTS (
+			SELECT 1 FROM webhook_endpoint_events k WHERE k.endpoint_id = e.id AND k.kind = ev.kind))
+		ORDER BY ev.id`, afterID); err != nil {
+		return fmt.Errorf("models: queue webhook deliveries: %w", err)
+	}
+	return nil
+}
+
 // FeedEvent is an event as the API's feed and webhooks show it.
 type FeedEvent struct {
 	ID   int64

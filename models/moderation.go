@@ -345,6 +345,9 @@ func suspendSet(ctx context.Context, tx *sql.Tx, ch *change, now time.Time, acto
 		return res, fmt.Errorf("models: suspend: %w", err)
 	}
 	inserted, _ := ins.RowsAffected()
+	if err := queueDeliveriesAfter(ctx, tx, before); err != nil {
+		return res, err
+	}
 	rows, err := tx.QueryContext(ctx, `SELECT id, subject_id FROM events WHERE id > ?`, before)
 	if err != nil {
 		return res, fmt.Errorf("models: suspend: %w", err)
@@ -411,13 +414,16 @@ func revokeSetInvitations(ctx context.Context, tx *sql.Tx, ch *change, now time.
 	if err != nil {
 		return 0, 0, err
 	}
-	ins, err := tx.ExecContext(ctx, `INSERT INTO events (kind, user_id, subject_id, data, created_at)
-		SELECT ?1, nullif(?2, 0), id, json_object('email', email, 'invitation_id', id, 'inviter_id', inviter_id, 'status', 'revoked'), ?3
+	ins, err := tx.ExecContext(ctx, `INSERT INTO events (kind, user_id, subject_id, inviter_id, data, created_at)
+		SELECT ?1, nullif(?2, 0), id, inviter_id, json_object('email', email, 'invitation_id', id, 'inviter_id', inviter_id, 'status', 'revoked'), ?3
 		FROM moderation_invs WHERE true`, EventInvitationRevoked, actorID, unix(now))
 	if err != nil {
 		return 0, 0, fmt.Errorf("models: revoke invitations: %w", err)
 	}
 	inserted, _ := ins.RowsAffected()
+	if err := queueDeliveriesAfter(ctx, tx, before); err != nil {
+		return 0, 0, err
+	}
 	rows, err := tx.QueryContext(ctx, `SELECT e.id, i.id, i.inviter_id, i.email FROM events e JOIN moderation_invs i ON i.id = e.subject_id
 		WHERE e.id > ?`, before)
 	if err != nil {

@@ -333,3 +333,61 @@ func TestCheckReason(t *testing.T) {
 		}
 	}
 }
+
+// TestSubtreeActionsReachWebhooksAndTheFeed: a subtree action writes its
+// events with set-based statements instead of one by one; they must still
+// reach every webhook that wants them, and the inviters' own feeds.
+func TestSubtreeActionsReachWebhooksAndTheFeed(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	boss := e.user("boss@example.com", "boss", true)
+	u := tree(t, e)
+	all, _, err := e.store.Webhooks.Create(ctx, boss.ID, "https://hooks.example.com/all", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	revokes, _, err := e.store.Webhooks.Create(ctx, boss.ID, "https://hooks.example.com/revokes", []string{models.EventInvitationRevoked})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var before int64
+	e.db.QueryRow(`SELECT coalesce(max(id), 0) FROM events`).Scan(&before)
+	res, err := e.store.Staff.SuspendSubtree(ctx, boss.ID, u["a1"].ID, "Spam ring")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.UsersChanged == 0 || res.InvitationsRevoked == 0 {
+		t.Fatalf("the subtree suspension changed nothing: %+v", res)
+	}
+	count := func(q string, args ...any) int {
+		var n int
+		if err := e.db.QueryRow(q, args...).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	events := count(`SELECT count(*) FROM events WHERE id > ?`, before)
+	revoked := count(`SELECT count(*) FROM events WHERE id > ? AND kind = 'invitation_revoked'`, before)
+	if revoked != res.InvitationsRevoked {
+		t.Errorf("%d invitation_revoked events for %d revoked invitations", revoked, res.InvitationsRevoked)
+	}
+	if got := count(`SELECT count(*) FROM webhook_deliveries WHERE endpoint_id = ? AND event_id > ?`, all.ID, before); got != events {
+		t.Errorf("the all-events endpoint got %d deliveries for %d events", got, events)
+	}
+	if got := count(`SELECT count(*) FROM webhook_deliveries WHERE endpoint_id = ? AND event_id > ?`, revokes.ID, before); got != revoked {
+		t.Errorf("the revokes endpoint got %d deliveries for %d revocations", got, revoked)
+	}
+	feed, err := e.store.Events.Feed(ctx, u["b1"].ID, false, before, models.MaxFeedPage)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mine := 0
+	for _, ev := range feed {
+		if ev.Kind == models.EventInvitationRevoked {
+			mine++
+		}
+	}
+	if mine != count(`SELECT count(*) FROM invitations WHERE inviter_id = ? AND status = 'revoked'`, u["b1"].ID) || mine == 0 {
+		t.Errorf("b1's feed shows %d revocations of their invitations", mine)
+	}
+}
