@@ -245,7 +245,7 @@ func TestSettingsChangeNameAndPassword(t *testing.T) {
 	c.login("ann", testPassword)
 	expect(t, "name too long", c.post("/settings", url.Values{"name": {strings.Repeat("n", 81)}}), http.StatusUnprocessableEntity, "Use at most 80 characters.")
 	expect(t, "set name", c.post("/settings", url.Values{"name": {"Ann Smith"}}), http.StatusSeeOther)
-	expect(t, "name shown", c.get("/settings"), http.StatusOK, "Ann Smith", "Your display name is saved.")
+	expect(t, "name shown", c.get("/settings"), http.StatusOK, "Ann Smith", "Your settings are saved.")
 
 	expect(t, "wrong current password", c.post("/settings/password",
 		url.Values{"current_password": {"nope"}, "new_password": {"another secret"}}),

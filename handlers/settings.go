@@ -12,21 +12,33 @@ import (
 // settings handles GET /settings.
 func (h *Handler) settings(w http.ResponseWriter, r *http.Request) {
 	u, _ := currentUser(r)
-	h.renderSettings(w, r, http.StatusOK, views.ProfileForm{Name: u.Name}, views.PasswordForm{})
+	profile, err := h.profileForm(r, u)
+	if err != nil {
+		h.serverError(w, r, err)
+		return
+	}
+	h.renderSettings(w, r, http.StatusOK, profile, views.PasswordForm{})
+}
+
+// profileForm is the profile form as saved.
+func (h *Handler) profileForm(r *http.Request, u models.User) (views.ProfileForm, error) {
+	notify, err := h.store.Users.NotifyJoins(r.Context(), u.ID)
+	return views.ProfileForm{Name: u.Name, NotifyJoins: notify}, err
 }
 
 func (h *Handler) renderSettings(w http.ResponseWriter, r *http.Request, status int, profile views.ProfileForm, password views.PasswordForm) {
 	h.render(w, r, status, views.SettingsPage(h.layout(r, "Settings"), profile, password))
 }
 
-// settingsPost handles POST /settings: the display name.
+// settingsPost handles POST /settings: the display name and the checkbox
+// notify_joins (unchecked, a browser sends nothing: off).
 func (h *Handler) settingsPost(w http.ResponseWriter, r *http.Request) {
 	u, _ := currentUser(r)
 	if err := r.ParseForm(); err != nil {
 		h.badForm(w, r)
 		return
 	}
-	form := views.ProfileForm{Name: strings.TrimSpace(r.PostForm.Get("name"))}
+	form := views.ProfileForm{Name: strings.TrimSpace(r.PostForm.Get("name")), NotifyJoins: r.PostForm.Get("notify_joins") != ""}
 	var v models.Validator
 	models.CheckName(&v, "name", form.Name)
 	if !v.Valid() {
@@ -34,11 +46,11 @@ func (h *Handler) settingsPost(w http.ResponseWriter, r *http.Request) {
 		h.renderSettings(w, r, http.StatusUnprocessableEntity, form, views.PasswordForm{})
 		return
 	}
-	if err := h.store.Users.SetName(r.Context(), u.ID, form.Name); err != nil {
+	if err := h.store.Users.SetProfile(r.Context(), u.ID, form.Name, form.NotifyJoins); err != nil {
 		h.serverError(w, r, err)
 		return
 	}
-	h.flash(r, "Your display name is saved.")
+	h.flash(r, "Your settings are saved.")
 	redirect(w, r, "/settings")
 }
 
@@ -59,7 +71,12 @@ func (h *Handler) settingsPasswordPost(w http.ResponseWriter, r *http.Request) {
 	v.Check(ok, "current_password", "That is not your current password.")
 	models.CheckPassword(&v, "new_password", next, u.Email, u.Username)
 	if !v.Valid() {
-		h.renderSettings(w, r, http.StatusUnprocessableEntity, views.ProfileForm{Name: u.Name}, views.PasswordForm{Errors: v.Errors})
+		profile, err := h.profileForm(r, u)
+		if err != nil {
+			h.serverError(w, r, err)
+			return
+		}
+		h.renderSettings(w, r, http.StatusUnprocessableEntity, profile, views.PasswordForm{Errors: v.Errors})
 		return
 	}
 	u, err = h.store.Users.SetPassword(r.Context(), u.ID, next)

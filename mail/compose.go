@@ -23,7 +23,12 @@ type Composer struct {
 var _ models.Composer = Composer{}
 
 func (c Composer) link(path string) string {
-	return strings.TrimRight(c.BaseURL, "/") + path + TokenPlaceholder
+	return c.url(path) + TokenPlaceholder
+}
+
+// url is the site's address of path, for links that need no token.
+func (c Composer) url(path string) string {
+	return strings.TrimRight(c.BaseURL, "/") + path
 }
 
 // Confirmation is the email that proves an address.
@@ -49,6 +54,34 @@ func (c Composer) Invitation(inv models.Invitation, inviter models.User) models.
 		"Site": c.SiteName, "Inviter": inviter.Name, "Username": inviter.Username, "Note": inv.Note,
 		"Link": c.link("/join/"), "OptOut": c.link("/optout/"),
 		"Expires": inv.ExpiresAt.Format("Monday 2 January 2006 at 15:04 MST"),
+	})
+}
+
+// InvitationReminder is the one reminder of a pending invitation, sent a
+// while before it expires: the invitation email again, said as a reminder,
+// with a link of its own (the first email's keeps working) and the opt-out.
+func (c Composer) InvitationReminder(inv models.Invitation, inviter models.User) models.Email {
+	return c.render(inv.Email, "Reminder: "+inviter.DisplayName()+" invited you to join "+c.SiteName, "invitation_reminder", map[string]any{
+		"Site": c.SiteName, "Inviter": inviter.Name, "Username": inviter.Username, "Note": inv.Note,
+		"Link": c.link("/join/"), "OptOut": c.link("/optout/"),
+		"Expires": inv.ExpiresAt.Format("Monday 2 January 2006 at 15:04 MST"),
+	})
+}
+
+// InviteeJoined tells an inviter that someone joined through their
+// invitation, with a link to the new member's profile. It carries no token.
+func (c Composer) InviteeJoined(inviter, invitee models.User) models.Email {
+	return c.render(inviter.Email, invitee.DisplayName()+" joined "+c.SiteName, "invitee_joined", map[string]any{
+		"Site": c.SiteName, "Name": inviter.DisplayName(), "Invitee": invitee.Name, "Username": invitee.Username,
+		"Profile": c.url("/u/" + invitee.Username),
+	})
+}
+
+// InvitationBounced tells an inviter that the mail server refused their
+// invitation's address for good, so that they check it.
+func (c Composer) InvitationBounced(inv models.Invitation, inviter models.User) models.Email {
+	return c.render(inviter.Email, "Your invitation to "+inv.Email+" could not be delivered", "invitation_bounced", map[string]any{
+		"Site": c.SiteName, "Name": inviter.DisplayName(), "Email": inv.Email, "Invitations": c.url("/invitations"),
 	})
 }
 
@@ -114,6 +147,39 @@ The invitation expires on {{.Expires}}. The link works once.
 Not interested? To get no more invitations from anyone on {{.Site}}, open:
 {{.OptOut}}
 {{end}}
+{{define "invitation_reminder"}}A reminder: {{with .Inviter}}{{.}} (@{{$.Username}}){{else}}@{{.Username}}{{end}} invited you to join {{.Site}}.
+{{if .Note}}
+They wrote:
+
+{{.Note}}
+{{end}}
+To accept, open this link and choose a password:
+
+{{.Link}}
+
+The invitation expires on {{.Expires}}. The link works once, and so does
+the one in the first email; this is the only reminder.
+
+Not interested? To get no more invitations from anyone on {{.Site}}, open:
+{{.OptOut}}
+{{end}}
+{{define "invitee_joined"}}Hello {{.Name}},
+
+{{with .Invitee}}{{.}} (@{{$.Username}}){{else}}@{{.Username}}{{end}} joined {{.Site}} through your invitation.
+See their profile:
+
+{{.Profile}}
+
+You can turn these emails off on your settings page.
+{{end}}
+{{define "invitation_bounced"}}Hello {{.Name}},
+
+Your invitation to {{.Email}} could not be delivered: the mail server
+refused the address. Please check the address; the invitation was withdrawn
+and given back, so you can invite the right one:
+
+{{.Invitations}}
+{{end}}
 {{define "request_confirm"}}Hello,
 
 Someone, we hope you, asked for an invitation to {{.Site}} with this address.
@@ -142,5 +208,8 @@ var htmlTemplates = htmltemplate.Must(htmltemplate.New("").Parse(`
 {{define "confirm"}}{{template "head"}}<p>Hello {{.Name}},</p><p>Please confirm your email address for {{.Site}}.</p>{{template "button" .Link}}<p>The link works for {{.Days}} days. If you did not sign up, ignore this email.</p></body></html>{{end}}
 {{define "reset"}}{{template "head"}}<p>Hello {{.Name}},</p><p>Someone asked to reset the password of your {{.Site}} account (@{{.Username}}). The link works for one hour.</p>{{template "button" .Link}}<p>If it was not you, ignore this email: your password stays as it is.</p></body></html>{{end}}
 {{define "invitation"}}{{template "head"}}<p>{{with .Inviter}}<strong>{{.}}</strong> (@{{$.Username}}){{else}}<strong>@{{.Username}}</strong>{{end}} invited you to join {{.Site}}.</p>{{if .Note}}<blockquote style="border-left:3px solid #c7d2fe;margin:16px 0;padding:4px 12px;color:#374151;white-space:pre-line">{{.Note}}</blockquote>{{end}}{{template "button" .Link}}<p>The invitation expires on {{.Expires}}. The link works once.</p><p style="font-size:13px;color:#6b7280">Not interested? <a href="{{.OptOut}}" style="color:#6b7280">Get no more invitations from anyone on {{.Site}}</a>.</p></body></html>{{end}}
+{{define "invitation_reminder"}}{{template "head"}}<p>A reminder: {{with .Inviter}}<strong>{{.}}</strong> (@{{$.Username}}){{else}}<strong>@{{.Username}}</strong>{{end}} invited you to join {{.Site}}.</p>{{if .Note}}<blockquote style="border-left:3px solid #c7d2fe;margin:16px 0;padding:4px 12px;color:#374151;white-space:pre-line">{{.Note}}</blockquote>{{end}}{{template "button" .Link}}<p>The invitation expires on {{.Expires}}. The link works once, and so does the one in the first email; this is the only reminder.</p><p style="font-size:13px;color:#6b7280">Not interested? <a href="{{.OptOut}}" style="color:#6b7280">Get no more invitations from anyone on {{.Site}}</a>.</p></body></html>{{end}}
+{{define "invitee_joined"}}{{template "head"}}<p>Hello {{.Name}},</p><p>{{with .Invitee}}<strong>{{.}}</strong> (@{{$.Username}}){{else}}<strong>@{{.Username}}</strong>{{end}} joined {{.Site}} through your invitation.</p>{{template "button" .Profile}}<p style="font-size:13px;color:#6b7280">You can turn these emails off on your settings page.</p></body></html>{{end}}
+{{define "invitation_bounced"}}{{template "head"}}<p>Hello {{.Name}},</p><p>Your invitation to <strong>{{.Email}}</strong> could not be delivered: the mail server refused the address. Please check the address; the invitation was withdrawn and given back, so you can invite the right one.</p>{{template "button" .Invitations}}</body></html>{{end}}
 {{define "request_confirm"}}{{template "head"}}<p>Hello,</p><p>Someone, we hope you, asked for an invitation to {{.Site}} with this address. To confirm the request, open the link.</p>{{template "button" .Link}}<p>The link works for {{.Days}} days. Once you confirm, the staff of {{.Site}} will read your request and email you their answer. If it was not you, ignore this email and nothing happens.</p></body></html>{{end}}
 {{define "request_declined"}}{{template "head"}}<p>Hello,</p><p>Thank you for asking to join {{.Site}}. The staff have declined your request.</p>{{if .Reason}}<p>They wrote:</p><blockquote style="border-left:3px solid #c7d2fe;margin:16px 0;padding:4px 12px;color:#374151;white-space:pre-line">{{.Reason}}</blockquote>{{end}}</body></html>{{end}}`))

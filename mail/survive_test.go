@@ -226,10 +226,19 @@ func TestRefusedRecipientBouncesTheInvitation(t *testing.T) {
 		t.Errorf("published %+v; want one invite_bounced", events)
 	}
 	mu.Unlock()
-	// Never retried.
+	// Never retried; alice is emailed about it, once (queued with the bounce).
 	f.advance(3 * time.Hour)
-	if n, _ := f.deliverer.DeliverDue(ctx); n != 0 || len(smtpd.Messages()) != 1 {
-		t.Errorf("a bounced email was tried again")
+	if n, _ := f.deliverer.DeliverDue(ctx); n != 1 || len(smtpd.Messages()) != 2 {
+		t.Fatalf("delivered %d, %d messages in all; want alice's email about the bounce alone", n, len(smtpd.Messages()))
+	}
+	notice := smtpd.Messages()[1]
+	if len(notice.To) != 1 || notice.To[0] != "alice@example.com" || notice.Subject != "Your invitation to Gone@Example.com could not be delivered" ||
+		!strings.Contains(notice.Text, "check the address") || !strings.Contains(notice.HTML, "check the address") {
+		t.Errorf("the inviter's email: to %v, subject %q:\n%s", notice.To, notice.Subject, notice.Text)
+	}
+	f.advance(3 * time.Hour)
+	if n, _ := f.deliverer.DeliverDue(ctx); n != 0 || len(smtpd.Messages()) != 2 {
+		t.Errorf("a bounced email, or the inviter's email about it, was sent again")
 	}
 	list, _, err := f.store.Invitations.List(ctx, models.ListFilter{InviterID: alice.ID, Page: 1, PerPage: 10})
 	if err != nil {

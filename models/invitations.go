@@ -58,6 +58,7 @@ type Invitation struct {
 	ExpiresAt       time.Time
 	AcceptedAt      time.Time
 	RevokedAt       time.Time
+	RemindedAt      time.Time // when its one reminder was queued (zero: never)
 	Resends         int
 	InviteeID       int64
 	InviteeUsername string
@@ -98,7 +99,7 @@ func CheckNote(v *Validator, field, note string) {
 const invitationSelect = `SELECT i.id, i.inviter_id, u.username, u.name, i.email, i.note,
 	CASE WHEN i.status = 'pending' AND i.expires_at <= ?1 THEN 'expired' ELSE i.status END,
 	CASE WHEN o.bounced_at IS NOT NULL THEN 'bounced' ELSE coalesce(o.status, 'queued') END, i.created_at, i.sent_at, i.expires_at, i.accepted_at, i.revoked_at, i.resends,
-	coalesce(i.invitee_id, 0), coalesce(e.username, '')
+	coalesce(i.invitee_id, 0), coalesce(e.username, ''), i.reminded_at
 	FROM invitations i
 	JOIN users u ON u.id = i.inviter_id
 	LEFT JOIN users e ON e.id = i.invitee_id
@@ -107,10 +108,10 @@ const invitationSelect = `SELECT i.id, i.inviter_id, u.username, u.name, i.email
 func scanInvitation(row interface{ Scan(...any) error }) (Invitation, error) {
 	var inv Invitation
 	var created, sent, expires int64
-	var accepted, revoked sql.NullInt64
+	var accepted, revoked, reminded sql.NullInt64
 	err := row.Scan(&inv.ID, &inv.InviterID, &inv.InviterUsername, &inv.InviterName, &inv.Email, &inv.Note,
 		&inv.Status, &inv.Delivery, &created, &sent, &expires, &accepted, &revoked, &inv.Resends,
-		&inv.InviteeID, &inv.InviteeUsername)
+		&inv.InviteeID, &inv.InviteeUsername, &reminded)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Invitation{}, ErrNoRecord
 	}
@@ -122,6 +123,7 @@ func scanInvitation(row interface{ Scan(...any) error }) (Invitation, error) {
 	inv.ExpiresAt = time.Unix(expires, 0).UTC()
 	inv.AcceptedAt = fromUnix(accepted)
 	inv.RevokedAt = fromUnix(revoked)
+	inv.RemindedAt = fromUnix(reminded)
 	return inv, nil
 }
 

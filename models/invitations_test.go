@@ -306,6 +306,8 @@ func TestJoinedIndependently(t *testing.T) {
 		t.Errorf("bea still holds %d", alloc.Held)
 	}
 
+	e.mint() // ann's email that carl joined
+
 	// Dan is invited by ann and (at another address) by bea; he joins through
 	// ann's link with bea's address, which stays unproven until he confirms it.
 	e.store.Invitations.Create(ctx, ann.ID, "dan@example.com", "", 0)

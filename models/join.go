@@ -137,6 +137,11 @@ func (m *Invitations) join(ctx context.Context, token string, nu NewUser, extraE
 		if err := record(ctx, tx, ch, Event{Kind: EventInviteAccepted, UserID: u.ID, At: now, Invitation: &inv}); err != nil {
 			return err
 		}
+		// In this transaction, so the inviter hears of it exactly when the
+		// join commits, once (notifyInviterOfJoin's key).
+		if err := notifyInviterOfJoin(ctx, tx, ch, m.core, now, inv, u); err != nil {
+			return err
+		}
 		if extraEvent != "" {
 			return record(ctx, tx, ch, Event{Kind: extraEvent, UserID: u.ID, At: now, Invitation: &inv})
 		}

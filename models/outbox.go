@@ -239,8 +239,8 @@ type Attempt struct {
 // RecordAttempts writes the outcomes of attempts in one transaction and
 // ends their claims: the sent ones with one statement, each failure with
 // its own. A bounced invitation email also revokes its invitation (if it is
-// still pending and the email still its latest), gives the invitation back
-// and records invite_bounced.
+// still pending and the email still its latest), gives the invitation back,
+// records invite_bounced and queues the inviter's email about it.
 func (o *Outbox) RecordAttempts(ctx context.Context, attempts []Attempt) error {
 	if len(attempts) == 0 {
 		return nil
@@ -265,7 +265,7 @@ func (o *Outbox) RecordAttempts(ctx context.Context, attempts []Attempt) error {
 				return fmt.Errorf("models: record delivery: %w", err)
 			}
 			if a.Bounced {
-				if err := revokeBounced(ctx, tx, ch, now, a.ID); err != nil {
+				if err := revokeBounced(ctx, tx, ch, o.core, now, a.ID); err != nil {
 					return err
 				}
 			}
@@ -282,8 +282,9 @@ func (o *Outbox) RecordAttempts(ctx context.Context, attempts []Attempt) error {
 	})
 }
 
-// revokeBounced ends the invitation whose latest email outboxID bounced.
-func revokeBounced(ctx context.Context, tx *sql.Tx, ch *change, now time.Time, outboxID int64) error {
+// revokeBounced ends the invitation whose latest email outboxID bounced,
+// and queues the email that tells its inviter to check the address.
+func revokeBounced(ctx context.Context, tx *sql.Tx, ch *change, c *core, now time.Time, outboxID int64) error {
 	var id, inviterID int64
 	var holds bool
 	err := tx.QueryRowContext(ctx, `UPDATE invitations SET status = 'revoked', revoked_at = ?1, ended_at = ?1
@@ -304,5 +305,8 @@ func revokeBounced(ctx context.Context, tx *sql.Tx, ch *change, now time.Time, o
 	if err != nil {
 		return err
 	}
-	return record(ctx, tx, ch, Event{Kind: EventInviteBounced, At: now, Invitation: &inv})
+	if err := record(ctx, tx, ch, Event{Kind: EventInviteBounced, At: now, Invitation: &inv}); err != nil {
+		return err
+	}
+	return notifyInviterOfBounce(ctx, tx, ch, c, now, inv)
 }

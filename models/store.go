@@ -40,6 +40,9 @@ type Composer interface {
 	Confirmation(u User) Email
 	PasswordReset(u User) Email
 	Invitation(inv Invitation, inviter User) Email
+	InvitationReminder(inv Invitation, inviter User) Email
+	InviteeJoined(inviter, invitee User) Email
+	InvitationBounced(inv Invitation, inviter User) Email
 	RequestConfirmation(email string) Email
 	RequestDeclined(email, reason string) Email
 }
@@ -67,6 +70,9 @@ type Options struct {
 	// standing for their inviter to earn EarnAmount invitations (0: off).
 	EarnAfter  time.Duration
 	EarnAmount int
+	// InviteReminder is how long before a pending invitation expires its
+	// one reminder goes out (0: no reminders).
+	InviteReminder time.Duration
 }
 
 // Store gathers the table groups over one database.

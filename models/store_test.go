@@ -29,6 +29,15 @@ func (composer) PasswordReset(u models.User) models.Email {
 func (composer) Invitation(inv models.Invitation, inviter models.User) models.Email {
 	return models.Email{To: inv.Email, Subject: inviter.Username + " invited you", Text: "/join/" + placeholder}
 }
+func (composer) InvitationReminder(inv models.Invitation, inviter models.User) models.Email {
+	return models.Email{To: inv.Email, Subject: "Reminder: " + inviter.Username + " invited you", Text: "/join/" + placeholder}
+}
+func (composer) InviteeJoined(inviter, invitee models.User) models.Email {
+	return models.Email{To: inviter.Email, Subject: invitee.Username + " joined", Text: "/u/" + invitee.Username}
+}
+func (composer) InvitationBounced(inv models.Invitation, inviter models.User) models.Email {
+	return models.Email{To: inviter.Email, Subject: "bounced " + inv.Email, Text: "check the address"}
+}
 func (composer) RequestConfirmation(email string) models.Email {
 	return models.Email{To: email, Subject: "confirm request", Text: "/request/confirm/" + placeholder}
 }

@@ -27,8 +27,10 @@ type PasswordForm struct {
 	Errors FieldErrors
 }
 
-// ProfileForm changes the display name.
+// ProfileForm changes the display name and whether the member is emailed
+// when someone joins through their invitation.
 type ProfileForm struct {
-	Name   string
-	Errors FieldErrors
+	Name        string
+	NotifyJoins bool
+	Errors      FieldErrors
 }

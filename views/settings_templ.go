@@ -113,7 +113,17 @@ func SettingsPage(l Layout, profile ProfileForm, password PasswordForm) templ.Co
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 7, "</div><button type=\"submit\" class=\"btn\">Save</button></form><form method=\"post\" action=\"/settings/password\" class=\"card space-y-5\" id=\"password-form\" novalidate><h2 class=\"text-lg font-medium text-gray-900\">Password</h2><div><label for=\"current_password\" class=\"label\">Current password</label> ")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 7, "</div><label class=\"flex items-start gap-2 text-sm text-gray-700\"><input type=\"checkbox\" name=\"notify_joins\" value=\"on\"")
+			if templ_7745c5c3_Err != nil {
+				return templ_7745c5c3_Err
+			}
+			if profile.NotifyJoins {
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 8, " checked")
+				if templ_7745c5c3_Err != nil {
+					return templ_7745c5c3_Err
+				}
+			}
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 9, " class=\"mt-1 rounded border-gray-300\" data-testid=\"notify-joins\"> <span>Email me when someone joins through my invitation</span></label> <button type=\"submit\" class=\"btn\">Save</button></form><form method=\"post\" action=\"/settings/password\" class=\"card space-y-5\" id=\"password-form\" novalidate><h2 class=\"text-lg font-medium text-gray-900\">Password</h2><div><label for=\"current_password\" class=\"label\">Current password</label> ")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -121,7 +131,7 @@ func SettingsPage(l Layout, profile ProfileForm, password PasswordForm) templ.Co
 				templ_7745c5c3_ElementWriter := templ_7745c5c3_Buffer
 				templ_7745c5c3_Buffer := templ.GetBuffer()
 				var templ_7745c5c3_ElementScripts []templ.ComponentScript
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 8, "<input id=\"current_password\" name=\"current_password\" type=\"password\" autocomplete=\"current-password\" class=\"input mt-1\"")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 10, "<input id=\"current_password\" name=\"current_password\" type=\"password\" autocomplete=\"current-password\" class=\"input mt-1\"")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
@@ -139,7 +149,7 @@ func SettingsPage(l Layout, profile ProfileForm, password PasswordForm) templ.Co
 				}
 				templ.ReleaseBuffer(templ_7745c5c3_Buffer)
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 9, ">")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 11, ">")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -147,7 +157,7 @@ func SettingsPage(l Layout, profile ProfileForm, password PasswordForm) templ.Co
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 10, "</div><div><label for=\"new_password\" class=\"label\">New password</label> ")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 12, "</div><div><label for=\"new_password\" class=\"label\">New password</label> ")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -155,7 +165,7 @@ func SettingsPage(l Layout, profile ProfileForm, password PasswordForm) templ.Co
 				templ_7745c5c3_ElementWriter := templ_7745c5c3_Buffer
 				templ_7745c5c3_Buffer := templ.GetBuffer()
 				var templ_7745c5c3_ElementScripts []templ.ComponentScript
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 11, "<input id=\"new_password\" name=\"new_password\" type=\"password\" autocomplete=\"new-password\" class=\"input mt-1\"")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 13, "<input id=\"new_password\" name=\"new_password\" type=\"password\" autocomplete=\"new-password\" class=\"input mt-1\"")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
@@ -173,7 +183,7 @@ func SettingsPage(l Layout, profile ProfileForm, password PasswordForm) templ.Co
 				}
 				templ.ReleaseBuffer(templ_7745c5c3_Buffer)
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 12, ">")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 14, ">")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -181,7 +191,7 @@ func SettingsPage(l Layout, profile ProfileForm, password PasswordForm) templ.Co
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 13, "</div><button type=\"submit\" class=\"btn\" data-testid=\"password-submit\">Change password</button></form></div><div class=\"card mt-6 flex flex-wrap items-center justify-between gap-3\"><div><h2 class=\"text-lg font-medium text-gray-900\">API tokens</h2><p class=\"text-sm text-gray-600\">Let a program send invitations as you through the JSON API.</p></div><a href=\"/settings/tokens\" class=\"btn-secondary\" data-testid=\"tokens-link\">Manage API tokens</a></div>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 15, "</div><button type=\"submit\" class=\"btn\" data-testid=\"password-submit\">Change password</button></form></div><div class=\"card mt-6 flex flex-wrap items-center justify-between gap-3\"><div><h2 class=\"text-lg font-medium text-gray-900\">API tokens</h2><p class=\"text-sm text-gray-600\">Let a program send invitations as you through the JSON API.</p></div><a href=\"/settings/tokens\" class=\"btn-secondary\" data-testid=\"tokens-link\">Manage API tokens</a></div>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

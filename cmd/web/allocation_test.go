@@ -49,8 +49,15 @@ type nopComposer struct{}
 func (nopComposer) Confirmation(models.User) models.Email                  { return models.Email{} }
 func (nopComposer) PasswordReset(models.User) models.Email                 { return models.Email{} }
 func (nopComposer) Invitation(models.Invitation, models.User) models.Email { return models.Email{} }
-func (nopComposer) RequestConfirmation(string) models.Email                { return models.Email{} }
-func (nopComposer) RequestDeclined(string, string) models.Email            { return models.Email{} }
+func (nopComposer) InvitationReminder(models.Invitation, models.User) models.Email {
+	return models.Email{}
+}
+func (nopComposer) InviteeJoined(models.User, models.User) models.Email { return models.Email{} }
+func (nopComposer) InvitationBounced(models.Invitation, models.User) models.Email {
+	return models.Email{}
+}
+func (nopComposer) RequestConfirmation(string) models.Email     { return models.Email{} }
+func (nopComposer) RequestDeclined(string, string) models.Email { return models.Email{} }
 
 // state is every user's allocation, as text, for comparing databases.
 func state(t *testing.T, path string) string {

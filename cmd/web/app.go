@@ -45,6 +45,7 @@ func openApp(ctx context.Context, cfg config, logger *slog.Logger) (*app, error)
 		InviteRate:        cfg.InviteRate,
 		RecipientRate:     cfg.RecipientRate,
 		InviteMinAge:      cfg.InviteMinAge,
+		InviteReminder:    cfg.InviteReminder,
 		EarnAfter:         cfg.EarnAfter,
 		EarnAmount:        cfg.EarnAmount,
 	})

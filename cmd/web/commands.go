@@ -210,8 +210,9 @@ func sweepCmd(ctx context.Context, env *environment, name string, args []string)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(env.stdout, "expired %s; earned invitations for %s through %s\n",
-		plural(res.Expired, "invitation", "invitations"), plural(res.Earned.Inviters, "member", "members"),
+	fmt.Fprintf(env.stdout, "expired %s; reminded %s; earned invitations for %s through %s\n",
+		plural(res.Expired, "invitation", "invitations"), plural(res.Reminded, "invitation", "invitations"),
+		plural(res.Earned.Inviters, "member", "members"),
 		plural(res.Earned.Invitees, "invitee", "invitees"))
 	return nil
 }

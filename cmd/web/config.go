@@ -30,8 +30,11 @@ type config struct {
 	TrustedProxies    []netip.Prefix
 	JoinRate          int
 	InviteMinAge      time.Duration
-	EarnAfter         time.Duration
-	EarnAmount        int
+	// InviteReminder is how long before a pending invitation expires its
+	// one reminder goes out (0: none).
+	InviteReminder time.Duration
+	EarnAfter      time.Duration
+	EarnAmount     int
 	// WebhookAllowPrivate lets webhooks use http and reach private and
 	// loopback addresses (tests, intranets).
 	WebhookAllowPrivate bool
@@ -57,6 +60,7 @@ var settings = []setting{
 	{"BECKON_TRUSTED_PROXIES", "trusted-proxies", "", "comma-separated CIDRs of reverse proxies whose X-Forwarded-For is believed; empty ignores the header"},
 	{"BECKON_JOIN_RATE", "join-rate", "20", "sign-up attempts one client address may make in 15 minutes; 0 for no limit"},
 	{"BECKON_INVITE_MIN_AGE", "invite-min-age", "0", "how long someone must have been a member before inviting (a Go duration; 0 for no wait; staff are exempt)"},
+	{"BECKON_INVITE_REMINDER", "invite-reminder", "48h", "how long before a pending invitation expires its one reminder email goes out (a Go duration; 0 turns reminders off)"},
 	{"BECKON_EARN_AFTER", "earn-after", "0", "how long an invitee must have been a member in good standing for their inviter to earn invitations (a Go duration; 0 turns it off)"},
 	{"BECKON_EARN_AMOUNT", "earn-amount", "1", "invitations an inviter earns per invitee in good standing"},
 	{"BECKON_WEBHOOK_ALLOW_PRIVATE", "webhook-allow-private", "false", "true lets webhook URLs be http and reach private or loopback addresses"},
@@ -142,7 +146,7 @@ func parseConfig(name string, args []string, getenv func(string) string, stderr 
 	for _, d := range []struct {
 		env string
 		dst *time.Duration
-	}{{"BECKON_INVITE_MIN_AGE", &c.InviteMinAge}, {"BECKON_EARN_AFTER", &c.EarnAfter}} {
+	}{{"BECKON_INVITE_MIN_AGE", &c.InviteMinAge}, {"BECKON_INVITE_REMINDER", &c.InviteReminder}, {"BECKON_EARN_AFTER", &c.EarnAfter}} {
 		v, err := time.ParseDuration(get(d.env))
 		if err != nil || v < 0 {
 			bad(d.env, fmt.Sprintf("%q is not a Go duration of 0 or more (for example 720h)", get(d.env)))

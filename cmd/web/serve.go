@@ -151,11 +151,14 @@ func sweepOnce(ctx context.Context, expire func(context.Context) (int, error), l
 }
 
 // periodicJobs is every periodic job as one run for sweepExpired: the
-// expiry sweep, then earned invitations. It answers how many invitations
+// expiry sweep, reminders, then earned invitations. It answers how many invitations
 // expired, and logs what else it did.
 func periodicJobs(store *models.Store, logger *slog.Logger) func(context.Context) (int, error) {
 	return func(ctx context.Context) (int, error) {
 		res, err := sweep(ctx, store)
+		if res.Reminded > 0 {
+			logger.Info("queued invitation reminders", "count", res.Reminded)
+		}
 		if res.Earned.Invitees > 0 {
 			logger.Info("earned invitations", "invitees", res.Earned.Invitees, "inviters", res.Earned.Inviters)
 		}
@@ -165,12 +168,14 @@ func periodicJobs(store *models.Store, logger *slog.Logger) func(context.Context
 
 // sweepResult is what one run of the periodic jobs did.
 type sweepResult struct {
-	Expired int
-	Earned  models.Earned
+	Expired  int
+	Reminded int
+	Earned   models.Earned
 }
 
 // sweep runs every periodic job once (the server every minute, and
-// "beckon sweep"): the expiry sweep, then earned invitations. A failing job
+// "beckon sweep"): the expiry sweep, then the reminders (of invitations
+// still pending), then earned invitations. A failing job
 // does not keep the others from running.
 func sweep(ctx context.Context, store *models.Store) (sweepResult, error) {
 	var res sweepResult
@@ -178,6 +183,9 @@ func sweep(ctx context.Context, store *models.Store) (sweepResult, error) {
 	var err error
 	if res.Expired, err = store.Invitations.ExpireDue(ctx); err != nil {
 		errs = append(errs, fmt.Errorf("expiry: %w", err))
+	}
+	if res.Reminded, err = store.Invitations.RemindDue(ctx); err != nil {
+		errs = append(errs, fmt.Errorf("reminders: %w", err))
 	}
 	if res.Earned, err = store.Invitations.EarnDue(ctx); err != nil {
 		errs = append(errs, fmt.Errorf("earned invitations: %w", err))
