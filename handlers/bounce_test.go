@@ -33,6 +33,14 @@ func TestBouncedInvitationThroughTheRouter(t *testing.T) {
 	if n, err := app.deliverer.DeliverDue(context.Background()); err != nil || n != 0 {
 		t.Fatalf("delivered %d, %v; want the one email refused", n, err)
 	}
+	// The inviter is told by email too, once.
+	if n, err := app.deliverer.DeliverDue(context.Background()); err != nil || n != 1 {
+		t.Fatalf("delivered %d, %v; want ann's email about the bounce", n, err)
+	}
+	if notice := smtpd.WaitFor(t, 1, 5*time.Second)[0]; !strings.EqualFold(notice.To[0], "ann@example.com") ||
+		notice.Subject != "Your invitation to gone@example.com could not be delivered" || !strings.Contains(notice.Text, "check the address") {
+		t.Errorf("ann's email: to %v, subject %q:\n%s", notice.To, notice.Subject, notice.Text)
+	}
 	expect(t, "sent list", ann.get("/invitations"), http.StatusOK, "bounced: check the address", `data-status="revoked"`)
 	inv := latestInvitation(t, app, annUser.ID)
 	status, body, _ := app.apiCall(t, "GET", fmt.Sprintf("/api/v1/invitations/%d", inv.ID), app.tokenFor(t, annUser), nil)
@@ -46,7 +54,7 @@ func TestBouncedInvitationThroughTheRouter(t *testing.T) {
 	smtpd.Refuse("gone@example.com", 0)
 	app.clock.Advance(time.Minute)
 	expect(t, "invite again", ann.post("/invitations", invite("gone@example.com", "")), http.StatusSeeOther)
-	if n, _ := app.deliverer.DeliverDue(context.Background()); n != 1 || !strings.EqualFold(smtpd.WaitFor(t, 1, 5*time.Second)[0].To[0], "gone@example.com") {
+	if n, _ := app.deliverer.DeliverDue(context.Background()); n != 1 || !strings.EqualFold(smtpd.WaitFor(t, 2, 5*time.Second)[1].To[0], "gone@example.com") {
 		t.Errorf("the second invitation was not delivered")
 	}
 }
