@@ -93,14 +93,15 @@ const remindBatch = 500
 // period (?2 is now + the period), never reminded, and their latest email
 // was sent (a reminder of an email that never arrived reminds of nothing;
 // the inviter sees it failed or bounced and can resend). An invitation
-// whose link was given less than the period to live (?3: expires_at -
-// sent_at, the latest send or resend) gets no reminder at all: its first
-// email is itself recent. Addresses on the do-not-invite list get none
+// whose link was given no more than the period to live (?3 against
+// expires_at - sent_at, the latest send or resend) gets no reminder at
+// all: it would be due at once, the first email itself being the
+// reminder. Addresses on the do-not-invite list get none
 // either (opting out revokes their invitations; this is belt and braces).
 const remindDueSQL = `UPDATE invitations SET reminded_at = ?1 WHERE id IN (
 	SELECT i.id FROM invitations i JOIN outbox o ON o.id = i.outbox_id
 	WHERE i.status = 'pending' AND i.reminded_at IS NULL AND i.expires_at > ?1 AND i.expires_at <= ?2
-	AND i.expires_at - i.sent_at >= ?3 AND o.status = 'sent'
+	AND i.expires_at - i.sent_at > ?3 AND o.status = 'sent'
 	AND NOT EXISTS (SELECT 1 FROM optouts x WHERE x.email_key = i.email_key)
 	ORDER BY i.expires_at, i.id LIMIT ?4) RETURNING id`
 
@@ -140,12 +141,22 @@ func (m *Invitations) RemindDue(ctx context.Context) (int, error) {
 		if err := rows.Err(); err != nil {
 			return fmt.Errorf("models: due reminders: %w", err)
 		}
+		if len(ids) == 0 {
+			return nil
+		}
+		// The ids are integers read here, never user input.
+		in := make([]string, len(ids))
+		for i, id := range ids {
+			in[i] = strconv.FormatInt(id, 10)
+		}
+		set := strings.Join(in, ",")
+		invs, err := queryInvitations(ctx, tx, invitationSelect+` WHERE i.id IN (`+set+`) ORDER BY i.id`, unix(now))
+		if err != nil {
+			return err
+		}
+		// Each email is written from its own invitation; the rest is set-based.
 		inviters := map[int64]User{}
-		for _, id := range ids {
-			inv, err := getInvitation(ctx, tx, now, id)
-			if err != nil {
-				return err
-			}
+		for _, inv := range invs {
 			inviter, ok := inviters[inv.InviterID]
 			if !ok {
 				if inviter, err = getUser(ctx, tx, inv.InviterID); err != nil {
@@ -155,39 +166,44 @@ func (m *Invitations) RemindDue(ctx context.Context) (int, error) {
 			}
 			e := m.opts.Composer.InvitationReminder(inv, inviter)
 			e.Kind = kindInvitationReminder
-			outboxID, queued, err := enqueueOnce(ctx, tx, ch, now, e, tokenInvitation, id, dedupeKey("reminder", id))
-			if err != nil {
+			if _, _, err := enqueueOnce(ctx, tx, ch, now, e, tokenInvitation, inv.ID, dedupeKey("reminder", inv.ID)); err != nil {
 				return err
 			}
-			if !queued {
-				continue
-			}
-			if err := handOverToReminder(ctx, tx, now, id, outboxID); err != nil {
-				return err
-			}
-			n++
 		}
+		if err := handOverToReminders(ctx, tx, now, set); err != nil {
+			return err
+		}
+		n = len(invs)
 		return nil
 	})
 	return n, err
 }
 
-// handOverToReminder makes outboxID, the reminder of invitation id, its
-// latest email while every token that joins now keeps joining: the live
-// replaced tokens of the email before move to the reminder, and so does the
-// current token (which the reminder's delivery then replaces with its own).
-func handOverToReminder(ctx context.Context, tx *sql.Tx, now time.Time, id, outboxID int64) error {
-	if _, err := tx.ExecContext(ctx, `UPDATE replaced_tokens SET outbox_id = ?1
-		WHERE invitation_id = ?2 AND outbox_id = (SELECT outbox_id FROM invitations WHERE id = ?2)`, outboxID, id); err != nil {
+// reminderOf is the outbox id of the reminder of the invitation whose id
+// column is col (found through the unique dedupe key).
+func reminderOf(col string) string {
+	return `(SELECT r.id FROM outbox r WHERE r.dedupe_key = 'reminder:' || ` + col + `)`
+}
+
+// handOverToReminders makes the reminder of each invitation of set (a list
+// of ids) its latest email while every token that joins now keeps joining:
+// the live replaced tokens of the email before move to the reminder, and so
+// does the current token (which the reminder's delivery then replaces with
+// its own, see mintToken).
+func handOverToReminders(ctx context.Context, tx *sql.Tx, now time.Time, set string) error {
+	if _, err := tx.ExecContext(ctx, `UPDATE replaced_tokens SET outbox_id = `+reminderOf("replaced_tokens.invitation_id")+`
+		WHERE invitation_id IN (`+set+`)
+		AND outbox_id = (SELECT i.outbox_id FROM invitations i WHERE i.id = replaced_tokens.invitation_id)`); err != nil {
 		return fmt.Errorf("models: keep earlier tokens live: %w", err)
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO replaced_tokens (token_hash, invitation_id, replaced_at, outbox_id)
-		SELECT token_hash, id, ?1, ?2 FROM invitations WHERE id = ?3 AND token_hash IS NOT NULL
-		ON CONFLICT (token_hash) DO UPDATE SET outbox_id = excluded.outbox_id`, unix(now), outboxID, id); err != nil {
-		return fmt.Errorf("models: keep first token live: %w", err)
+		SELECT i.token_hash, i.id, ?, `+reminderOf("i.id")+` FROM invitations i WHERE i.id IN (`+set+`) AND i.token_hash IS NOT NULL
+		ON CONFLICT (token_hash) DO UPDATE SET outbox_id = excluded.outbox_id`, unix(now)); err != nil {
+		return fmt.Errorf("models: keep first tokens live: %w", err)
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE invitations SET outbox_id = ?, token_hash = NULL WHERE id = ?`, outboxID, id); err != nil {
-		return fmt.Errorf("models: link reminder: %w", err)
+	if _, err := tx.ExecContext(ctx, `UPDATE invitations SET outbox_id = `+reminderOf("invitations.id")+`, token_hash = NULL
+		WHERE id IN (`+set+`)`); err != nil {
+		return fmt.Errorf("models: link reminders: %w", err)
 	}
 	return nil
 }

@@ -22,8 +22,8 @@ func remindDue(t *testing.T, e *env) int {
 	return n
 }
 
-// An invitation given less than the reminder period to live gets no
-// reminder; one given a little more gets it once its expiry is the period
+// An invitation given no more than the reminder period to live gets no
+// reminder (one of 24 hours, one of exactly 48); one given a little more gets it once its expiry is the period
 // away; reminders are off with a zero period.
 func TestReminderTimingAndShortInvitations(t *testing.T) {
 	e := newEnv(t, withReminder(48*time.Hour))
@@ -31,6 +31,9 @@ func TestReminderTimingAndShortInvitations(t *testing.T) {
 	ann := e.user("ann@example.com", "ann", true)
 	short, _, err := e.store.Invitations.Create(ctx, ann.ID, "short@example.com", "", 24*time.Hour)
 	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := e.store.Invitations.Create(ctx, ann.ID, "edge@example.com", "", 48*time.Hour); err != nil {
 		t.Fatal(err)
 	}
 	long, _, err := e.store.Invitations.Create(ctx, ann.ID, "long@example.com", "", 49*time.Hour)
@@ -57,6 +60,10 @@ func TestReminderTimingAndShortInvitations(t *testing.T) {
 	}
 	if got, _ := e.store.Invitations.Get(ctx, short.ID); !got.RemindedAt.IsZero() {
 		t.Error("the 24-hour invitation reads as reminded")
+	}
+	e.clock.Advance(24 * time.Hour)
+	if n := remindDue(t, e); n != 0 {
+		t.Errorf("reminded %d at the 48-hour invitation's expiry", n)
 	}
 	if got, _ := e.store.Invitations.Get(ctx, long.ID); !got.RemindedAt.Equal(long.CreatedAt.Add(time.Hour)) {
 		t.Errorf("reminded at %v; want an hour after it was sent", got.RemindedAt)
