@@ -40,6 +40,7 @@ func ValidStatus(s string) bool {
 // Limits of an invitation's fields, and of resending.
 const (
 	MaxNoteLength  = 500
+	MaxLabelLength = 60
 	ResendInterval = 10 * time.Minute
 )
 
@@ -62,6 +63,8 @@ type Invitation struct {
 	Resends         int
 	InviteeID       int64
 	InviteeUsername string
+	Label           string // private to the inviter and staff
+	LinkID          int64  // the shareable link it was made by; 0 for an emailed one
 }
 
 // InviterDisplay is the inviter's name, or username when there is none.
@@ -94,12 +97,19 @@ func CheckNote(v *Validator, field, note string) {
 	v.Check(PlainText(note), field, hiddenMessage)
 }
 
+// CheckLabel validates an invitation's or a link's private label (trimmed).
+func CheckLabel(v *Validator, label string) {
+	v.Check(utf8.RuneCountInString(label) <= MaxLabelLength, "label", fmt.Sprintf("Keep the label to %d characters.", MaxLabelLength))
+	v.Check(PlainLine(label), "label", hiddenMessage)
+}
+
 // invitationSelect reads an Invitation; its one parameter is the current time,
 // so that an overdue pending invitation reads as expired.
 const invitationSelect = `SELECT i.id, i.inviter_id, u.username, u.name, i.email, i.note,
 	CASE WHEN i.status = 'pending' AND i.expires_at <= ?1 THEN 'expired' ELSE i.status END,
-	CASE WHEN o.bounced_at IS NOT NULL THEN 'bounced' ELSE coalesce(o.status, 'queued') END, i.created_at, i.sent_at, i.expires_at, i.accepted_at, i.revoked_at, i.resends,
-	coalesce(i.invitee_id, 0), coalesce(e.username, ''), i.reminded_at
+	CASE WHEN i.link_id IS NOT NULL THEN 'link' WHEN o.bounced_at IS NOT NULL THEN 'bounced' ELSE coalesce(o.status, 'queued') END,
+	i.created_at, i.sent_at, i.expires_at, i.accepted_at, i.revoked_at, i.resends,
+	coalesce(i.invitee_id, 0), coalesce(e.username, ''), i.reminded_at, i.label, coalesce(i.link_id, 0)
 	FROM invitations i
 	JOIN users u ON u.id = i.inviter_id
 	LEFT JOIN users e ON e.id = i.invitee_id
@@ -111,7 +121,7 @@ func scanInvitation(row interface{ Scan(...any) error }) (Invitation, error) {
 	var accepted, revoked, reminded sql.NullInt64
 	err := row.Scan(&inv.ID, &inv.InviterID, &inv.InviterUsername, &inv.InviterName, &inv.Email, &inv.Note,
 		&inv.Status, &inv.Delivery, &created, &sent, &expires, &accepted, &revoked, &inv.Resends,
-		&inv.InviteeID, &inv.InviteeUsername, &reminded)
+		&inv.InviteeID, &inv.InviteeUsername, &reminded, &inv.Label, &inv.LinkID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Invitation{}, ErrNoRecord
 	}
@@ -156,6 +166,7 @@ type ListFilter struct {
 	InviterID int64  // 0: every inviter
 	Status    string // "": every status
 	Email     string // "": any address; otherwise a substring of the address
+	Label     string // "": any label; otherwise exactly this label
 	Page      int    // from 1
 	PerPage   int
 	AfterID   int64 // cursor: only invitations with a smaller id (newest first); 0 for none
@@ -186,6 +197,9 @@ func (m *Invitations) List(ctx context.Context, f ListFilter) ([]Invitation, int
 	}
 	if f.Email != "" {
 		where = append(where, "instr(i.email_key, "+param(EmailKey(f.Email))+") > 0")
+	}
+	if f.Label != "" {
+		where = append(where, "i.label = "+param(f.Label))
 	}
 	if f.AfterID > 0 {
 		where = append(where, "i.id < "+param(f.AfterID))
@@ -251,6 +265,20 @@ func (m *Invitations) CreateFrom(ctx context.Context, inviter User, email, note 
 	return m.create(ctx, inviter, email, note, expiresIn, inviteOpts{})
 }
 
+// NewInvitation is what sending an invitation takes besides the inviter.
+type NewInvitation struct {
+	Email     string
+	Note      string
+	Label     string        // private; checked by CheckLabel
+	ExpiresIn time.Duration // 0: the configured expiry
+}
+
+// CreateWith is CreateFrom with every field of the invitation, the label
+// included.
+func (m *Invitations) CreateWith(ctx context.Context, inviter User, ni NewInvitation) (Invitation, Allocation, error) {
+	return m.create(ctx, inviter, ni.Email, ni.Note, ni.ExpiresIn, inviteOpts{label: ni.Label})
+}
+
 // inviteOpts are how an invitation made for someone else than the inviter
 // alone (an approved request, a row of a bulk job) differs from one sent
 // through the invite form; the zero value is the invite form's.
@@ -261,11 +289,14 @@ type inviteOpts struct {
 	// inTx, when set, runs in the transaction that creates the invitation,
 	// after it; its error undoes the invitation.
 	inTx func(ctx context.Context, tx *sql.Tx, ch *change, inv Invitation) error
+	// label is the invitation's private label (SPEC 12).
+	label string
 }
 
 // create is CreateFrom with opts: every check and message the same.
 func (m *Invitations) create(ctx context.Context, inviter User, email, note string, expiresIn time.Duration, opts inviteOpts) (Invitation, Allocation, error) {
 	email = strings.TrimSpace(email)
+	label := strings.TrimSpace(opts.label)
 	key := EmailKey(email)
 	if expiresIn <= 0 {
 		expiresIn = m.opts.InviteExpiry
@@ -278,7 +309,7 @@ func (m *Invitations) create(ctx context.Context, inviter User, email, note stri
 	}
 	now := m.now()
 	inv := Invitation{InviterID: inviterID, InviterUsername: inviter.Username, InviterName: inviter.Name,
-		Email: email, Note: note, Status: StatusPending, Delivery: DeliveryQueued,
+		Email: email, Note: note, Label: label, Status: StatusPending, Delivery: DeliveryQueued,
 		CreatedAt: now, SentAt: now, ExpiresAt: now.Add(expiresIn)}
 	mail := m.opts.Composer.Invitation(inv, inviter)
 	var alloc Allocation
@@ -339,8 +370,8 @@ func (m *Invitations) create(ctx context.Context, inviter User, email, note stri
 		if err := m.checkRecipientRate(ctx, tx, now, key); err != nil {
 			return err
 		}
-		if err := tx.QueryRowContext(ctx, `INSERT INTO invitations (inviter_id, email, email_key, note, created_at, sent_at, expires_at, holds_invitation)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`, inviterID, email, key, note, unix(now), unix(now), unix(inv.ExpiresAt), !opts.unheld).Scan(&inv.ID); err != nil {
+		if err := tx.QueryRowContext(ctx, `INSERT INTO invitations (inviter_id, email, email_key, note, label, created_at, sent_at, expires_at, holds_invitation)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`, inviterID, email, key, note, label, unix(now), unix(now), unix(inv.ExpiresAt), !opts.unheld).Scan(&inv.ID); err != nil {
 			return fmt.Errorf("models: insert invitation: %w", err)
 		}
 		if err := linkInvitationEmail(ctx, tx, ch, now, inv.ID, mail); err != nil {
@@ -592,7 +623,9 @@ func (m *Invitations) revoke(ctx context.Context, actorID, id int64, anyInviter 
 const allOverdue = "invitations INDEXED BY invitations_pending_expiry_idx"
 
 // ExpireDue is one run of the expiry sweep: every pending invitation past its
-// expiry becomes expired and gives its invitation back. It returns how many.
+// expiry becomes expired and gives its invitation back, and every open
+// shareable link past its expiry closes as expired and gives back its unused
+// ones. It returns how many invitations expired.
 func (m *Invitations) ExpireDue(ctx context.Context) (int, error) {
 	var n int
 	err := m.write(ctx, func(ctx context.Context, tx *sql.Tx, ch *change) error {
@@ -603,7 +636,10 @@ func (m *Invitations) ExpireDue(ctx context.Context) (int, error) {
 			return err
 		}
 		n = len(ch.events) - before
-		return nil
+		// Shareable links past their expiry end in the same run and give
+		// back their unused invitations (SPEC 12).
+		_, err := endLinks(ctx, tx, ch, now, LinkExpired, 0, "status = 'open' AND expires_at <= ?", unix(now))
+		return err
 	})
 	return n, err
 }

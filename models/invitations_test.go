@@ -12,13 +12,14 @@ import (
 )
 
 // checkCounters asserts that every user's held and accepted counters agree
-// with their invitations. (A limited user may hold more than allocated only
+// with their invitations and the unused uses of their open links. (A limited user may hold more than allocated only
 // when staff lowered the allocation; the concurrency tests check that
 // sending never gets there.)
 func checkCounters(t *testing.T, e *env) {
 	t.Helper()
 	rows, err := e.db.Query(`SELECT u.username, a.allocated, a.unlimited, a.held, a.accepted,
-		(SELECT count(*) FROM invitations i WHERE i.inviter_id = u.id AND i.status IN ('pending', 'accepted')),
+		(SELECT count(*) FROM invitations i WHERE i.inviter_id = u.id AND i.status IN ('pending', 'accepted'))
+			+ (SELECT coalesce(sum(l.uses - l.used), 0) FROM links l WHERE l.creator_id = u.id AND l.status = 'open'),
 		(SELECT count(*) FROM invitations i WHERE i.inviter_id = u.id AND i.status = 'accepted')
 		FROM users u JOIN allocations a ON a.user_id = u.id`)
 	if err != nil {

@@ -73,6 +73,10 @@ type Options struct {
 	// InviteReminder is how long before a pending invitation expires its
 	// one reminder goes out (0: no reminders).
 	InviteReminder time.Duration
+	// LinkSecret keys the tokens of shareable links (BECKON_SECRET or the
+	// key file); kept outside the database. Empty, no link can be made or
+	// opened.
+	LinkSecret []byte
 }
 
 // Store gathers the table groups over one database.
@@ -87,6 +91,7 @@ type Store struct {
 	Requests    *Requests
 	Bulk        *Bulk
 	Webhooks    *Webhooks
+	Links       *Links
 	core        *core
 	Settings    *Settings
 }
@@ -158,6 +163,7 @@ func New(db *sql.DB, opts Options) *Store {
 		Staff:       &Staff{c},
 		APITokens:   &APITokens{c},
 		Webhooks:    newWebhooks(c, ev),
+		Links:       &Links{c},
 		core:        c,
 		Settings:    &Settings{c},
 	}
