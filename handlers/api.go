@@ -189,6 +189,7 @@ type jsonInvitation struct {
 	ExpiresAt  string       `json:"expires_at"`
 	AcceptedAt *string      `json:"accepted_at"`
 	Invitee    *jsonUserRef `json:"invitee"`
+	Label      string       `json:"label"`
 }
 
 type jsonAllocation struct {
@@ -211,7 +212,7 @@ func rfc3339(t time.Time) string { return t.UTC().Format(time.RFC3339) }
 
 func toJSONInvitation(inv models.Invitation) jsonInvitation {
 	j := jsonInvitation{ID: inv.ID, Email: inv.Email, Note: inv.Note, Status: inv.Status, Delivery: inv.Delivery,
-		CreatedAt: rfc3339(inv.CreatedAt), ExpiresAt: rfc3339(inv.ExpiresAt)}
+		CreatedAt: rfc3339(inv.CreatedAt), ExpiresAt: rfc3339(inv.ExpiresAt), Label: inv.Label}
 	if !inv.AcceptedAt.IsZero() {
 		s := rfc3339(inv.AcceptedAt)
 		j.AcceptedAt = &s

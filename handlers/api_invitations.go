@@ -28,6 +28,7 @@ func (h *Handler) apiMe(w http.ResponseWriter, r *http.Request) {
 type apiInviteRequest struct {
 	Email          string          `json:"email"`
 	Note           string          `json:"note"`
+	Label          string          `json:"label"`
 	ExpiresInHours json.RawMessage `json:"expires_in_hours"`
 }
 
@@ -39,9 +40,10 @@ func (h *Handler) apiInviteCreate(w http.ResponseWriter, r *http.Request) {
 	if !h.decodeJSON(w, r, &req) {
 		return
 	}
-	email, note := strings.TrimSpace(req.Email), strings.TrimSpace(req.Note)
+	email, note, label := strings.TrimSpace(req.Email), strings.TrimSpace(req.Note), strings.TrimSpace(req.Label)
 	var v models.Validator
 	models.CheckInvitation(&v, email, note)
+	models.CheckLabel(&v, label)
 	hours, present, ok := jsonInt(req.ExpiresInHours)
 	v.Check(!present || ok && hours >= 1 && hours <= maxExpiresInHours, "expires_in_hours",
 		fmt.Sprintf("Give a whole number of hours from 1 to %d.", maxExpiresInHours))
@@ -53,7 +55,8 @@ func (h *Handler) apiInviteCreate(w http.ResponseWriter, r *http.Request) {
 		h.apiFail(w, r, models.ErrNotVerified, models.Facts{})
 		return
 	}
-	inv, alloc, err := h.store.Invitations.CreateFrom(r.Context(), u, email, note, time.Duration(hours)*time.Hour)
+	inv, alloc, err := h.store.Invitations.CreateWith(r.Context(), u, models.NewInvitation{Email: email, Note: note, Label: label,
+		ExpiresIn: time.Duration(hours) * time.Hour})
 	if err != nil {
 		h.apiFail(w, r, err, models.Facts{Email: email})
 		return
@@ -155,11 +158,11 @@ func (h *Handler) apiDeadInvitation(w http.ResponseWriter, r *http.Request, inv 
 }
 
 // apiInvitationList handles GET /api/v1/invitations: the caller's
-// invitations, newest first, ?status= and ?cursor= (from next_cursor).
+// invitations, newest first, ?status=, ?label= and ?cursor= (from next_cursor).
 func (h *Handler) apiInvitationList(w http.ResponseWriter, r *http.Request) {
 	u := apiUser(r)
 	q := r.URL.Query()
-	f := models.ListFilter{InviterID: u.ID, Status: q.Get("status"), PerPage: apiPageSize + 1, SkipTotal: true}
+	f := models.ListFilter{InviterID: u.ID, Status: q.Get("status"), Label: strings.TrimSpace(q.Get("label")), PerPage: apiPageSize + 1, SkipTotal: true}
 	if f.Status != "" && !models.ValidStatus(f.Status) {
 		apiValidation(w, map[string]string{"status": "Use one of " + strings.Join(models.Statuses, ", ") + "."})
 		return

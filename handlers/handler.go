@@ -36,6 +36,9 @@ type Config struct {
 	// WebhookAllowPrivate lets webhook URLs be http and name private or
 	// loopback addresses (BECKON_WEBHOOK_ALLOW_PRIVATE).
 	WebhookAllowPrivate bool
+	// Links is who may make shareable links (BECKON_LINKS): LinksMembers
+	// (also ""), LinksStaff or LinksOff.
+	Links string
 }
 
 // Handler holds every dependency of the HTTP layer.

@@ -57,19 +57,21 @@ func (h *Handler) invitationCreatePost(w http.ResponseWriter, r *http.Request) {
 		h.badForm(w, r)
 		return
 	}
-	form := views.InviteForm{Email: strings.TrimSpace(r.PostForm.Get("email")), Note: strings.TrimSpace(r.PostForm.Get("note"))}
+	form := views.InviteForm{Email: strings.TrimSpace(r.PostForm.Get("email")), Note: strings.TrimSpace(r.PostForm.Get("note")),
+		Label: strings.TrimSpace(r.PostForm.Get("label"))}
 	if !u.Verified() {
 		h.fail(w, r, models.ErrNotVerified, models.Facts{})
 		return
 	}
 	var v models.Validator
 	models.CheckInvitation(&v, form.Email, form.Note)
+	models.CheckLabel(&v, form.Label)
 	if !v.Valid() {
 		form.Errors = v.Errors
 		h.inviteFormAgain(w, r, http.StatusUnprocessableEntity, u, form)
 		return
 	}
-	inv, alloc, err := h.store.Invitations.CreateFrom(r.Context(), u, form.Email, form.Note, 0)
+	inv, alloc, err := h.store.Invitations.CreateWith(r.Context(), u, models.NewInvitation{Email: form.Email, Note: form.Note, Label: form.Label})
 	if err != nil {
 		h.inviteRefused(w, r, u, form, err)
 		return
@@ -145,7 +147,7 @@ func (h *Handler) inviteFormAgain(w http.ResponseWriter, r *http.Request, status
 }
 
 // invitationList handles GET /invitations: the member's sent list,
-// paginated (?page=) and filtered (?status=).
+// paginated (?page=) and filtered (?status=, ?label=).
 func (h *Handler) invitationList(w http.ResponseWriter, r *http.Request) {
 	u, _ := currentUser(r)
 	q := r.URL.Query()
@@ -158,14 +160,15 @@ func (h *Handler) invitationList(w http.ResponseWriter, r *http.Request) {
 	if err != nil || page < 1 {
 		page = 1
 	}
+	label := strings.TrimSpace(q.Get("label"))
 	invs, total, err := h.store.Invitations.List(r.Context(), models.ListFilter{
-		InviterID: u.ID, Status: status, Page: page, PerPage: invitationsPerPage,
+		InviterID: u.ID, Status: status, Label: label, Page: page, PerPage: invitationsPerPage,
 	})
 	if err != nil {
 		h.serverError(w, r, err)
 		return
 	}
-	list := views.SentList{Invitations: invs, Total: total, Page: page, PerPage: invitationsPerPage, Status: status}
+	list := views.SentList{Invitations: invs, Total: total, Page: page, PerPage: invitationsPerPage, Status: status, Label: label}
 	if wantsFragment(r) {
 		h.render(w, r, http.StatusOK, views.SentListBlock(list))
 		return

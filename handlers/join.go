@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"errors"
 	"net/http"
 
 	"github.com/beckon-app/beckon/models"
@@ -13,6 +14,11 @@ func (h *Handler) joinShow(w http.ResponseWriter, r *http.Request) {
 	tokenPageHeaders(w)
 	token := r.PathValue("token")
 	inv, err := h.store.Invitations.LookupToken(r.Context(), token)
+	if errors.Is(err, models.ErrTokenUnknown) {
+		// No invitation's: perhaps a shareable link's (SPEC 12).
+		h.linkJoinShow(w, r, token)
+		return
+	}
 	if err != nil {
 		h.deadInvitation(w, r, inv, err)
 		return
@@ -38,6 +44,10 @@ func (h *Handler) joinPost(w http.ResponseWriter, r *http.Request) {
 	}
 	token := r.PathValue("token")
 	inv, err := h.store.Invitations.LookupToken(r.Context(), token)
+	if errors.Is(err, models.ErrTokenUnknown) {
+		h.linkJoinPost(w, r, token)
+		return
+	}
 	if err != nil {
 		h.deadInvitation(w, r, inv, err)
 		return

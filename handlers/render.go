@@ -40,12 +40,13 @@ func wantsFragment(r *http.Request) bool {
 func (h *Handler) layout(r *http.Request, title string) views.Layout {
 	u, _ := currentUser(r)
 	return views.Layout{
-		Assets:   h.assets.views(),
-		Title:    title,
-		SiteName: h.cfg.SiteName,
-		User:     u,
-		Flash:    h.sessions.PopString(r.Context(), sessionFlash),
-		Path:     r.URL.Path,
+		Assets:    h.assets.views(),
+		Title:     title,
+		SiteName:  h.cfg.SiteName,
+		User:      u,
+		Flash:     h.sessions.PopString(r.Context(), sessionFlash),
+		Path:      r.URL.Path,
+		ShowLinks: u.ID != 0 && h.linksRefusal(u) == nil,
 	}
 }
 

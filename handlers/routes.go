@@ -37,6 +37,8 @@ func (h *Handler) Routes() http.Handler {
 			r.Delete("/invitations/{id}", h.apiInvitationRevoke)
 			r.Post("/invitations/{id}/resend", h.apiInvitationResend)
 			r.Get("/events", h.apiEventList)
+			r.Post("/links", h.apiLinkCreate)
+			r.Get("/links", h.apiLinkList)
 			r.Group(func(r chi.Router) {
 				r.Use(h.apiStaff)
 				r.Post("/staff/topoff", h.apiStaffTopOff)
@@ -95,6 +97,9 @@ func (h *Handler) Routes() http.Handler {
 			r.Get("/invitations", h.invitationList)
 			r.Post("/invitations/{id}/resend", h.invitationResendPost)
 			r.Post("/invitations/{id}/revoke", h.invitationRevokePost)
+			r.Get("/links", h.linkList)
+			r.Post("/links", h.linkCreatePost)
+			r.Post("/links/{id}/close", h.linkClosePost)
 			r.Get("/u/{username}", h.profileShow)
 			r.Get("/tree", h.tree)
 			r.Get("/tree/{id}", h.treeInvitees)

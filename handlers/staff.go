@@ -291,18 +291,18 @@ func userChangeMessage(kind string, in bulkInput, changed, wasUnlimited bool) st
 }
 
 // staffInvitations handles GET /staff/invitations: every invitation, newest
-// first, filtered by ?status= and ?inviter= (a username), in keyset pages
+// first, filtered by ?status=, ?inviter= (a username) and ?label=, in keyset pages
 // (?before=, an id), so that a page costs the same however many there are.
 func (h *Handler) staffInvitations(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	p := views.StaffInvitations{Status: q.Get("status"), Inviter: models.NormalizeUsername(q.Get("inviter"))}
+	p := views.StaffInvitations{Status: q.Get("status"), Inviter: models.NormalizeUsername(q.Get("inviter")), Label: strings.TrimSpace(q.Get("label"))}
 	if p.Status != "" && !models.ValidStatus(p.Status) {
 		h.fail(w, r, errUnknownStatus, models.Facts{What: strconv.Quote(p.Status)})
 		return
 	}
 	p.Before, _ = strconv.ParseInt(q.Get("before"), 10, 64)
 	p.Before = max(p.Before, 0)
-	f := models.InvitationFilter{Status: p.Status, Before: p.Before, PerPage: staffInvitationsPerPage}
+	f := models.InvitationFilter{Status: p.Status, Label: p.Label, Before: p.Before, PerPage: staffInvitationsPerPage}
 	if p.Inviter != "" {
 		inviter, err := h.store.Users.GetByUsername(r.Context(), p.Inviter)
 		if errors.Is(err, models.ErrNoRecord) {

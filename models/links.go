@@ -496,3 +496,7 @@ func endLinks(ctx context.Context, tx *sql.Tx, ch *change, now time.Time, status
 	}
 	return len(done), nil
 }
+
+// DefaultExpiry is how long a link made without an expiry stays open: the
+// configured invitation expiry.
+func (m *Links) DefaultExpiry() time.Duration { return m.opts.InviteExpiry }

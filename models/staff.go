@@ -547,6 +547,7 @@ func (s *Staff) usersByID(ctx context.Context, ms []match) ([]User, error) {
 type InvitationFilter struct {
 	Status    string // "": every status; an overdue pending invitation is expired
 	InviterID int64  // 0: every inviter
+	Label     string // "": any label; otherwise exactly this label
 	Before    int64  // the Next cursor of the page before (ids below it); 0 for the first page
 	PerPage   int
 }
@@ -573,6 +574,9 @@ func (s *Staff) Invitations(ctx context.Context, f InvitationFilter) ([]Invitati
 	}
 	if f.InviterID != 0 {
 		cond += " AND inviter_id = " + param(f.InviterID)
+	}
+	if f.Label != "" {
+		cond += " AND label = " + param(f.Label)
 	}
 	order := " ORDER BY id DESC LIMIT " + param(f.PerPage+1)
 	var queries []string

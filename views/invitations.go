@@ -13,6 +13,7 @@ import (
 type InviteForm struct {
 	Email   string
 	Note    string
+	Label   string
 	Errors  FieldErrors
 	Problem string // a message for the whole form (rate limited)
 	// NotBefore is when a member too new to invite may first do so; the
@@ -37,6 +38,7 @@ type SentList struct {
 	Page        int
 	PerPage     int
 	Status      string // the filter, "" for all
+	Label       string // the label filter, "" for any
 }
 
 // Pages is the number of pages.
@@ -53,6 +55,9 @@ func (s SentList) PageURL(n int) string {
 	if s.Status != "" {
 		q.Set("status", s.Status)
 	}
+	if s.Label != "" {
+		q.Set("label", s.Label)
+	}
 	if n > 1 {
 		q.Set("page", strconv.Itoa(n))
 	}
@@ -60,6 +65,11 @@ func (s SentList) PageURL(n int) string {
 		return "/invitations"
 	}
 	return "/invitations?" + q.Encode()
+}
+
+// StatusURL links the list filtered by status, keeping the label filter.
+func (s SentList) StatusURL(status string) string {
+	return SentList{Status: status, Label: s.Label}.PageURL(1)
 }
 
 // StatusURL links the list filtered by status.

@@ -24,6 +24,8 @@ type Layout struct {
 	// seconds in a browser without JavaScript (a running job's progress);
 	// with JavaScript htmx updates the page in place instead.
 	Refresh int
+	// ShowLinks is whether the member may use shareable links (BECKON_LINKS).
+	ShowLinks bool
 }
 
 // Assets are the URLs of the static files every page links to: names with a

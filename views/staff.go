@@ -115,6 +115,7 @@ type StaffInvitations struct {
 	Invitations []models.Invitation
 	Status      string
 	Inviter     string
+	Label       string
 	Before      int64 // the cursor this page started from (ids below it); 0 on the first page
 	Next        int64 // the cursor of the next page; 0 on the last
 }
@@ -132,6 +133,9 @@ func (p StaffInvitations) url(before int64) string {
 	}
 	if p.Inviter != "" {
 		q.Set("inviter", p.Inviter)
+	}
+	if p.Label != "" {
+		q.Set("label", p.Label)
 	}
 	if before > 0 {
 		q.Set("before", strconv.FormatInt(before, 10))
