@@ -26,6 +26,10 @@ type app struct {
 
 // openApp opens and migrates the database of cfg and builds the store.
 func openApp(ctx context.Context, cfg config, logger *slog.Logger) (*app, error) {
+	secret, err := linkSecret(cfg)
+	if err != nil {
+		return nil, err
+	}
 	db, err := models.Open(cfg.DB)
 	if err != nil {
 		return nil, err
@@ -48,6 +52,7 @@ func openApp(ctx context.Context, cfg config, logger *slog.Logger) (*app, error)
 		InviteReminder:    cfg.InviteReminder,
 		EarnAfter:         cfg.EarnAfter,
 		EarnAmount:        cfg.EarnAmount,
+		LinkSecret:        secret,
 	})
 	return &app{db: db, store: store}, nil
 }

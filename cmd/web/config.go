@@ -38,6 +38,8 @@ type config struct {
 	// WebhookAllowPrivate lets webhooks use http and reach private and
 	// loopback addresses (tests, intranets).
 	WebhookAllowPrivate bool
+	Links               string // who may make shareable links: members, staff or off
+	Secret              string // keys shareable links; "" for the key file beside the SQLite database
 }
 
 // setting is one configuration value: its variable, flag and default.
@@ -64,6 +66,8 @@ var settings = []setting{
 	{"BECKON_EARN_AFTER", "earn-after", "0", "how long an invitee must have been a member in good standing for their inviter to earn invitations (a Go duration; 0 turns it off)"},
 	{"BECKON_EARN_AMOUNT", "earn-amount", "1", "invitations an inviter earns per invitee in good standing"},
 	{"BECKON_WEBHOOK_ALLOW_PRIVATE", "webhook-allow-private", "false", "true lets webhook URLs be http and reach private or loopback addresses"},
+	{"BECKON_LINKS", "links", "members", "who may make shareable links: members, staff or off"},
+	{"BECKON_SECRET", "secret", "", "secret (at least 32 characters) keying shareable links; empty uses the key file beckon.key beside the SQLite database (required with PostgreSQL)"},
 }
 
 // parseConfig reads the environment through getenv, then the flags in args,
@@ -163,6 +167,17 @@ func parseConfig(name string, args []string, getenv func(string) string, stderr 
 		bad("BECKON_WEBHOOK_ALLOW_PRIVATE", fmt.Sprintf("%q is neither true nor false", get("BECKON_WEBHOOK_ALLOW_PRIVATE")))
 	} else {
 		c.WebhookAllowPrivate = b
+	}
+	c.Links = get("BECKON_LINKS")
+	if c.Links != "members" && c.Links != "staff" && c.Links != "off" {
+		bad("BECKON_LINKS", fmt.Sprintf("%q is not members, staff or off", c.Links))
+	}
+	c.Secret = get("BECKON_SECRET")
+	switch {
+	case c.Secret == "" && isPostgresURL(c.DB):
+		bad("BECKON_SECRET", "is required when BECKON_DB is a PostgreSQL URL: set at least 32 random characters (for example from openssl rand -base64 32)")
+	case c.Secret != "" && len(c.Secret) < minSecretLength:
+		bad("BECKON_SECRET", fmt.Sprintf("must be at least %d characters", minSecretLength)) // never echo it
 	}
 	if len(errs) > 0 {
 		return config{}, nil, usageError{fmt.Errorf("bad configuration:\n  %s", strings.Join(errs, "\n  "))}

@@ -67,6 +67,7 @@ func serve(ctx context.Context, env *environment, name string, args []string) er
 		SignupOpen:     cfg.Signup == "open",
 		TrustedProxies: cfg.TrustedProxies,
 		JoinRate:       cfg.JoinRate,
+		Links:          cfg.Links,
 
 		WebhookAllowPrivate: cfg.WebhookAllowPrivate,
 	})

@@ -1,0 +1,83 @@
+package main
+
+import (
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// minSecretLength is the shortest BECKON_SECRET accepted.
+const minSecretLength = 32
+
+// keyFileName is the file beside a SQLite database that holds the site
+// secret when BECKON_SECRET is empty.
+const keyFileName = "beckon.key"
+
+// isPostgresURL reports whether db names a PostgreSQL database rather than a
+// SQLite file.
+func isPostgresURL(db string) bool {
+	return strings.HasPrefix(db, "postgres://") || strings.HasPrefix(db, "postgresql://")
+}
+
+// linkSecret is the secret that keys shareable links: BECKON_SECRET, or the
+// 32 random bytes of the key file beside the SQLite database, made (0600)
+// the first time. It is kept outside the database so that a copy of the
+// database alone opens no link.
+func linkSecret(cfg config) ([]byte, error) {
+	if cfg.Secret != "" {
+		return []byte(cfg.Secret), nil
+	}
+	if isPostgresURL(cfg.DB) {
+		return nil, usageError{errors.New("BECKON_SECRET: required when BECKON_DB is a PostgreSQL URL")}
+	}
+	path := filepath.Join(filepath.Dir(cfg.DB), keyFileName)
+	key, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return createKeyFile(path)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read key file %s: %w", path, err)
+	}
+	if len(key) != 32 {
+		return nil, fmt.Errorf("key file %s holds %d bytes, not 32: restore it from a backup, or delete it to make a new one (every shareable link then stops working)", path, len(key))
+	}
+	return key, nil
+}
+
+// createKeyFile writes 32 random bytes to path, which must not exist: two
+// processes starting at once both end up with the one that won.
+func createKeyFile(path string) ([]byte, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return nil, fmt.Errorf("create folder for the key file: %w", err)
+	}
+	key := make([]byte, 32)
+	rand.Read(key) // never fails: crypto/rand panics rather than return an error
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		theirs, err := os.ReadFile(path)
+		if err != nil || len(theirs) != 32 {
+			return nil, fmt.Errorf("key file %s: made by another process but not readable", path)
+		}
+		return theirs, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("create key file: %w", err)
+	}
+	if _, err := f.Write(key); err != nil {
+		f.Close()
+		os.Remove(path)
+		return nil, fmt.Errorf("write key file: %w", err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("write key file: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return nil, fmt.Errorf("write key file: %w", err)
+	}
+	return key, nil
+}
