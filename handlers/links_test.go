@@ -34,7 +34,6 @@ func withLinks(mode string) appOption {
 	return func(_ *models.Options, c *handlers.Config) { c.Links = mode }
 }
 
-
 // linkURLs returns the paths of the link addresses shown on /links, newest first.
 func linkURLs(t *testing.T, body string) []string {
 	t.Helper()
