@@ -173,10 +173,9 @@ func parseConfig(name string, args []string, getenv func(string) string, stderr 
 		bad("BECKON_LINKS", fmt.Sprintf("%q is not members, staff or off", c.Links))
 	}
 	c.Secret = get("BECKON_SECRET")
-	switch {
-	case c.Secret == "" && isPostgresURL(c.DB):
-		bad("BECKON_SECRET", "is required when BECKON_DB is a PostgreSQL URL: set at least 32 random characters (for example from openssl rand -base64 32)")
-	case c.Secret != "" && len(c.Secret) < minSecretLength:
+	// Required with PostgreSQL, which linkSecret says when the database is
+	// opened: commands that open none (backup) need no secret.
+	if c.Secret != "" && len(c.Secret) < minSecretLength {
 		bad("BECKON_SECRET", fmt.Sprintf("must be at least %d characters", minSecretLength)) // never echo it
 	}
 	if len(errs) > 0 {

@@ -32,7 +32,7 @@ func linkSecret(cfg config) ([]byte, error) {
 		return []byte(cfg.Secret), nil
 	}
 	if isPostgresURL(cfg.DB) {
-		return nil, usageError{errors.New("BECKON_SECRET: required when BECKON_DB is a PostgreSQL URL")}
+		return nil, usageError{errors.New("BECKON_SECRET: required when BECKON_DB is a PostgreSQL URL (there is no folder for a key file): set at least 32 random characters, the same for every process, for example from openssl rand -base64 32")}
 	}
 	path := filepath.Join(filepath.Dir(cfg.DB), keyFileName)
 	key, err := os.ReadFile(path)

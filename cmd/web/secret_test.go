@@ -55,7 +55,6 @@ func TestLinksAndSecretSettings(t *testing.T) {
 	for _, bad := range [][]string{
 		{"BECKON_LINKS", "everyone"},
 		{"BECKON_SECRET", "too short"},
-		{"BECKON_DB", "postgres://beckon@localhost/beckon"},
 	} {
 		_, _, err := parseConfig("serve", nil, env(bad...), io.Discard)
 		var ue usageError
@@ -65,6 +64,18 @@ func TestLinksAndSecretSettings(t *testing.T) {
 		if strings.Contains(fmtErr(err), "too short") {
 			t.Errorf("the error echoes the secret: %v", err)
 		}
+	}
+}
+
+// With PostgreSQL there is no folder for a key file: the secret is required.
+func TestSecretRequiredWithPostgres(t *testing.T) {
+	_, err := linkSecret(config{DB: "postgres://beckon@localhost/beckon"})
+	var ue usageError
+	if !errors.As(err, &ue) || !strings.Contains(err.Error(), "BECKON_SECRET") {
+		t.Errorf("%v; want a usage error naming BECKON_SECRET", err)
+	}
+	if key, err := linkSecret(config{DB: "postgres://beckon@localhost/beckon", Secret: strings.Repeat("p", 32)}); err != nil || len(key) != 32 {
+		t.Errorf("with a secret: %v", err)
 	}
 }
 
