@@ -171,6 +171,10 @@ func (h *Handler) linkJoinShow(w http.ResponseWriter, r *http.Request, token str
 	if err == nil && h.cfg.Links == LinksOff {
 		err = errLinksOff
 	}
+	if err == nil {
+		// Joining paused holds for shareable links too (SPEC 11).
+		err = h.store.Settings.CheckJoiningOpen(r.Context())
+	}
 	if err != nil {
 		h.fail(w, r, err, linkFacts(l))
 		return
@@ -191,6 +195,10 @@ func (h *Handler) linkJoinPost(w http.ResponseWriter, r *http.Request, token str
 	if err == nil && h.cfg.Links == LinksOff {
 		err = errLinksOff
 	}
+	if err == nil {
+		// Joining paused holds for shareable links too (SPEC 11).
+		err = h.store.Settings.CheckJoiningOpen(r.Context())
+	}
 	if err != nil {
 		h.fail(w, r, err, linkFacts(l))
 		return
@@ -204,6 +212,14 @@ func (h *Handler) linkJoinPost(w http.ResponseWriter, r *http.Request, token str
 		if form.Errors != nil {
 			h.render(w, r, http.StatusUnprocessableEntity, views.LinkJoinPage(h.layout(r, "You are invited"), l, token, form))
 		}
+		return
+	}
+	// The visitor's own address: one that no invitation could reach is refused.
+	if err := h.store.Settings.CheckSignupDomain(r.Context(), nu.Email); signupConflict(err, &form) {
+		h.render(w, r, http.StatusUnprocessableEntity, views.LinkJoinPage(h.layout(r, "You are invited"), l, token, form))
+		return
+	} else if err != nil {
+		h.serverError(w, r, err)
 		return
 	}
 	u, l, err := h.store.Links.Join(r.Context(), token, nu)

@@ -325,3 +325,19 @@ func TestAnotherSecretMakesOldLinksUnknown(t *testing.T) {
 		t.Errorf("old link under another secret: %d; want 404", res.StatusCode)
 	}
 }
+
+// Joining paused holds for shareable links too: 403, and the link unused.
+func TestJoiningPausedHoldsForLinks(t *testing.T) {
+	app := newTestApp(t, withSecret())
+	ann, annUser := app.member("ann@example.com", "ann")
+	path := makeLink(t, ann, 1, "")
+	if err := app.store.Settings.Save(context.Background(), annUser.ID, models.SiteSettings{JoiningPaused: true}); err != nil {
+		t.Fatal(err)
+	}
+	expect(t, "paused, GET", app.client().get(path), http.StatusForbidden, "paused")
+	expect(t, "paused, POST", app.client().post(path, joinForm("bob@example.com", "bob")), http.StatusForbidden, "paused")
+	if err := app.store.Settings.Save(context.Background(), annUser.ID, models.SiteSettings{}); err != nil {
+		t.Fatal(err)
+	}
+	expect(t, "reopened", app.client().post(path, joinForm("bob@example.com", "bob")), http.StatusSeeOther)
+}

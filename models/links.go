@@ -143,7 +143,7 @@ func (c *core) withToken(l Link) Link {
 // linkSelect reads a Link; its one parameter is the current time.
 const linkSelect = `SELECT l.id, l.creator_id, u.username, u.name, l.uses, l.used, l.label,
 	CASE WHEN l.status = 'open' AND l.expires_at <= ?1 THEN 'expired' ELSE l.status END,
-	l.created_at, l.expires_at, l.ended_at, l.nonce, coalesce(l.token_hash, x'')
+	l.created_at, l.expires_at, l.ended_at, l.nonce, l.token_hash
 	FROM links l JOIN users u ON u.id = l.creator_id`
 
 func scanLink(row interface{ Scan(...any) error }) (Link, error) {
@@ -357,6 +357,9 @@ func (m *Links) Join(ctx context.Context, token string, nu NewUser) (User, Link,
 		now := m.now()
 		var err error
 		if l, err = lookupLinkToken(ctx, tx, m.core, now, token); err != nil {
+			return err
+		}
+		if err := checkJoiningOpen(ctx, tx); err != nil {
 			return err
 		}
 		nu.Verified, nu.Staff, nu.Superuser = false, false, false

@@ -219,3 +219,47 @@ func TestCloseLinksOf(t *testing.T) {
 		t.Errorf("held %d after closing", a.Held)
 	}
 }
+
+// Suspending a member, alone or with their subtree, closes their open links
+// and gives back the unused invitations; the links then say they closed.
+func TestSuspensionClosesLinks(t *testing.T) {
+	e := newEnv(t, withSecret)
+	ctx := context.Background()
+	boss, err := e.store.Users.Create(ctx, models.NewUser{Email: "boss@example.com", Username: "boss", Password: "password123", Staff: true, Verified: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ann := e.user("ann@example.com", "ann", true)
+	l, _, err := e.store.Links.Create(ctx, ann, 2, 0, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, _, err := e.store.Links.Join(ctx, l.Token, models.NewUser{Email: "bob@example.com", Username: "bob", Password: "password123"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bob, _ := e.store.Users.Get(ctx, u.ID)
+	bobLink, _, err := e.store.Links.Create(ctx, models.User{ID: bob.ID, VerifiedAt: e.clock.Now()}, 1, 0, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.store.Staff.Suspend(ctx, boss.ID, ann.ID, "spam"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.store.Links.LookupToken(ctx, l.Token); !errors.Is(err, models.ErrLinkClosed) {
+		t.Errorf("suspended member's link: %v; want ErrLinkClosed", err)
+	}
+	if a := held(t, e, ann.ID); a.Held != 1 || a.Accepted != 1 {
+		t.Errorf("ann's allocation %+v; want the unused use back", a)
+	}
+	if _, err := e.store.Links.LookupToken(ctx, bobLink.Token); err != nil {
+		t.Errorf("bob's link closed by ann's suspension: %v", err)
+	}
+	if _, err := e.store.Staff.SuspendSubtree(ctx, boss.ID, ann.ID, "spam ring"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.store.Links.LookupToken(ctx, bobLink.Token); !errors.Is(err, models.ErrLinkClosed) {
+		t.Errorf("subtree member's link: %v; want ErrLinkClosed", err)
+	}
+	checkCounters(t, e)
+}

@@ -328,7 +328,8 @@ func clearSet(ctx context.Context, tx *sql.Tx) error {
 }
 
 // suspendSet suspends the members of moderation_set not suspended yet, with
-// an event each, and revokes the API tokens of every member of the set. It
+// an event each, revokes the API tokens of every member of the set and
+// closes their open shareable links (giving back the unused invitations). It
 // leaves their invitations alone.
 func suspendSet(ctx context.Context, tx *sql.Tx, ch *change, now time.Time, actorID, auditID int64, reason string) (ModerationResult, error) {
 	var res ModerationResult
@@ -383,6 +384,10 @@ func suspendSet(ctx context.Context, tx *sql.Tx, ch *change, now time.Time, acto
 	n, _ = r.RowsAffected()
 	res.TokensRevoked = int(n)
 	ch.events = append(ch.events, evs...)
+	// Their shareable links close, giving back the unused invitations (SPEC 11).
+	if _, err := endLinks(ctx, tx, ch, now, LinkClosed, actorID, "status = 'open' AND creator_id IN (SELECT id FROM moderation_set)"); err != nil {
+		return res, err
+	}
 	return res, nil
 }
 
