@@ -186,6 +186,9 @@ func TestLinkJoinersShowEverywhereAndConfirmFirst(t *testing.T) {
 	visitor.login("bob", testPassword)
 	expect(t, "can invite now", visitor.post("/invitations", invite("cid@example.com", "")), http.StatusSeeOther)
 
+	if m := app.lastMailTo("ann@example.com"); !strings.Contains(m.Subject, "joined") {
+		t.Errorf("the link's creator got %q; want the join notice", m.Subject)
+	}
 	expect(t, "sent list", ann.get("/invitations"), http.StatusOK, `data-status="accepted"`, `href="/u/bob"`, "Book club", "through a shared link")
 	expect(t, "tree node", ann.get(fmt.Sprintf("/tree/%d", annUser.ID), htmx...), http.StatusOK, `href="/u/bob"`)
 	expect(t, "links page", ann.get("/links"), http.StatusOK, "Book club", "Joined:", `href="/u/bob"`, "0 of 1 use left", `data-status="used"`)

@@ -395,6 +395,10 @@ func (m *Links) Join(ctx context.Context, token string, nu NewUser) (User, Link,
 		if l, err = getLink(ctx, tx, now, l.ID); err != nil {
 			return err
 		}
+		// The creator hears of the join, as for any invitation (SPEC 13).
+		if err := notifyInviterOfJoin(ctx, tx, ch, m.core, now, inv, u); err != nil {
+			return err
+		}
 		return record(ctx, tx, ch, Event{Kind: EventInviteAccepted, UserID: u.ID, At: now, Invitation: &inv,
 			Data: map[string]any{"link_id": l.ID}})
 	})
