@@ -73,7 +73,7 @@ func newAssets(files fs.FS) (*assets, error) {
 
 // views is the asset paths a page links to.
 func (a *assets) views() views.Assets {
-	return views.Assets{CSS: a.hashed["css/app.css"], HTMX: a.hashed["js/htmx.min.js"], Icon: a.hashed["img/favicon.svg"]}
+	return views.Assets{CSS: a.hashed["css/app.css"], HTMX: a.hashed["js/htmx.min.js"], App: a.hashed["js/app.js"], Icon: a.hashed["img/favicon.svg"]}
 }
 
 func compressible(ctype string) bool {

@@ -44,7 +44,7 @@ func (h *Handler) renderPanel(w http.ResponseWriter, r *http.Request, status int
 
 func (h *Handler) recentList(r *http.Request, userID int64) (views.SentList, error) {
 	invs, _, err := h.store.Invitations.List(r.Context(), models.ListFilter{InviterID: userID, PerPage: recentInvitations, SkipTotal: true})
-	return views.SentList{Invitations: invs, Page: 1, PerPage: recentInvitations}, err
+	return views.SentList{Invitations: invs, Page: 1, PerPage: recentInvitations, Now: h.store.Now()}, err
 }
 
 // invitationCreatePost handles POST /invitations: the checks of SPEC section
@@ -82,7 +82,7 @@ func (h *Handler) invitationCreatePost(w http.ResponseWriter, r *http.Request) {
 		redirect(w, r, "/")
 		return
 	}
-	h.render(w, r, http.StatusOK, views.InviteCreated(u, inv))
+	h.say(w, r, views.InviteCreated(u, inv, h.store.Now()), "Invitation sent to "+inv.Email+".")
 }
 
 // inviteRefused answers an invitation the models refused: the form again,
@@ -168,7 +168,7 @@ func (h *Handler) invitationList(w http.ResponseWriter, r *http.Request) {
 		h.serverError(w, r, err)
 		return
 	}
-	list := views.SentList{Invitations: invs, Total: total, Page: page, PerPage: invitationsPerPage, Status: status, Label: label}
+	list := views.SentList{Invitations: invs, Total: total, Page: page, PerPage: invitationsPerPage, Status: status, Label: label, Now: h.store.Now()}
 	if wantsFragment(r) {
 		h.render(w, r, http.StatusOK, views.SentListBlock(list))
 		return
@@ -248,5 +248,28 @@ func (h *Handler) invitationChanged(w http.ResponseWriter, r *http.Request, u mo
 		h.serverError(w, r, err)
 		return
 	}
-	h.render(w, r, status, views.InvitationRowUpdate(inv, alloc, problem))
+	row := views.InvitationRowUpdate(inv, alloc, h.store.Now())
+	if problem != "" {
+		h.render(w, r, status, views.WithStatusError(row, problem))
+		return
+	}
+	h.say(w, r, row, strings.Replace(done, "%s", inv.Email, 1))
+}
+
+// invitationDelivery handles GET /invitations/{id}/delivery: how the
+// email of one of the member's own invitations fared, as the badge that
+// polls this route while the email is still on its way (404 for anyone
+// else's, as for an unknown id).
+func (h *Handler) invitationDelivery(w http.ResponseWriter, r *http.Request) {
+	u, _ := currentUser(r)
+	id, ok := h.invitationID(w, r)
+	if !ok {
+		return
+	}
+	inv, err := h.store.Invitations.GetForInviter(r.Context(), u.ID, id)
+	if err != nil {
+		h.fail(w, r, err, models.Facts{})
+		return
+	}
+	h.render(w, r, http.StatusOK, views.DeliveryStatus(inv))
 }

@@ -2,10 +2,9 @@ package handlers
 
 import (
 	"bytes"
-	"context"
 	"fmt"
-	"io"
 	"net/http"
+	"strings"
 
 	"github.com/a-h/templ"
 
@@ -46,8 +45,16 @@ func (h *Handler) layout(r *http.Request, title string) views.Layout {
 		User:      u,
 		Flash:     h.sessions.PopString(r.Context(), sessionFlash),
 		Path:      r.URL.Path,
+		Now:       h.store.Now(),
 		ShowLinks: u.ID != 0 && h.linksRefusal(u) == nil,
 	}
+}
+
+// say renders c, the htmx answer of an action that was done, with msg in
+// the page's status region ("Invitation sent to ann@example.com."). It is
+// the one way a handler reports a success to an htmx request.
+func (h *Handler) say(w http.ResponseWriter, r *http.Request, c templ.Component, msg string) {
+	h.render(w, r, http.StatusOK, views.WithStatus(c, msg))
 }
 
 // flash puts a one-time message in the session for the next page.
@@ -67,26 +74,59 @@ func (h *Handler) serverError(w http.ResponseWriter, r *http.Request, err error)
 	h.fail(w, r, err, models.Facts{})
 }
 
-// errorPage answers status with a plain page (or, for an htmx fragment
-// request, a small fragment).
+// errorPage answers status with a plain page offering the way on (nextStep),
+// or, for an htmx fragment request, a fragment. The fragment never replaces
+// the form or row the request came from: the server's one rule for htmx
+// errors is that an answer re-rendering its form or row with the message in
+// place (the 422s) is written by its handler, and everything else that
+// fails (a 500 too) comes here and is retargeted to the page's status
+// region, so what was typed stays where it was.
 func (h *Handler) errorPage(w http.ResponseWriter, r *http.Request, status int, heading, message string) {
+	next := nextStep(r, status, message)
 	if wantsFragment(r) {
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		w.Header().Add("Vary", "HX-Request")
-		w.WriteHeader(status)
-		errorFragment(message).Render(r.Context(), w)
+		w.Header().Set("HX-Retarget", "#status-error")
+		w.Header().Set("HX-Reswap", "innerHTML")
+		h.render(w, r, status, views.StatusErrorBody(message, next))
 		return
 	}
-	l := views.Layout{Title: heading, SiteName: h.cfg.SiteName, Path: r.URL.Path, Assets: h.assets.views()}
+	l := views.Layout{Title: heading, SiteName: h.cfg.SiteName, Path: r.URL.Path, Assets: h.assets.views(), Now: h.store.Now()}
 	l.User, _ = currentUser(r)
-	h.render(w, r, status, views.ErrorPage(l, heading, message))
+	h.render(w, r, status, views.ErrorPage(l, heading, message, next))
 }
 
-func errorFragment(message string) templ.Component {
-	return templ.ComponentFunc(func(ctx context.Context, w io.Writer) error {
-		_, err := fmt.Fprintf(w, `<p class="field-error" role="alert">%s</p>`, templ.EscapeString(message))
-		return err
-	})
+// nextSteps are the ways on that an error offers, by the path it happened
+// on: the first whose prefix matches. A refusal that says to sign in offers
+// "Sign in" instead (nextStep).
+var nextSteps = []struct {
+	prefix string
+	step   views.NextStep
+}{
+	{"/invitations", views.NextStep{Href: "/invitations", Label: "Back to your invitations"}},
+	{"/staff/invitations", views.NextStep{Href: "/staff/invitations", Label: "Back to all invitations"}},
+	{"/staff/users", views.NextStep{Href: "/staff/users", Label: "Back to the users"}},
+	{"/staff", views.NextStep{Href: "/staff", Label: "Back to the staff dashboard"}},
+	{"/settings/tokens", views.NextStep{Href: "/settings/tokens", Label: "Back to your API tokens"}},
+	{"/settings", views.NextStep{Href: "/settings", Label: "Back to your settings"}},
+}
+
+// nextStep is the way on from an error with message on r.
+func nextStep(r *http.Request, status int, message string) views.NextStep {
+	_, signedIn := currentUser(r)
+	if !signedIn && (status == http.StatusUnauthorized || strings.Contains(strings.ToLower(message), "sign in")) {
+		return views.NextStep{Href: "/login", Label: "Sign in"}
+	}
+	if !signedIn {
+		return views.NextStep{}
+	}
+	for _, n := range nextSteps {
+		if strings.HasPrefix(r.URL.Path, n.prefix) && r.URL.Path != n.step.Href {
+			return n.step
+		}
+	}
+	if r.URL.Path != "/" && status != http.StatusNotFound {
+		return views.NextStep{Href: "/", Label: "Back to the home page"}
+	}
+	return views.NextStep{}
 }
 
 func (h *Handler) notFound(w http.ResponseWriter, r *http.Request) {

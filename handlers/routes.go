@@ -95,6 +95,7 @@ func (h *Handler) Routes() http.Handler {
 			r.Post("/settings/tokens/{id}/revoke", h.tokenRevokePost)
 			r.Post("/invitations", h.invitationCreatePost)
 			r.Get("/invitations", h.invitationList)
+			r.Get("/invitations/{id}/delivery", h.invitationDelivery)
 			r.Post("/invitations/{id}/resend", h.invitationResendPost)
 			r.Post("/invitations/{id}/revoke", h.invitationRevokePost)
 			r.Get("/links", h.linkList)

@@ -149,7 +149,7 @@ func (h *Handler) staffBulkPost(w http.ResponseWriter, r *http.Request, kind str
 		h.serverError(w, r, err)
 		return
 	}
-	h.render(w, r, http.StatusOK, views.BulkDone(views.BulkForm{Kind: kind, Result: done}, own))
+	h.say(w, r, views.BulkDone(views.BulkForm{Kind: kind, Result: done}, own), done)
 }
 
 // staffUsers handles GET /staff/users: search (?q=) and keyset pages (?after=).
@@ -263,7 +263,7 @@ func (h *Handler) staffUserPost(w http.ResponseWriter, r *http.Request, kind str
 		h.serverError(w, r, err)
 		return
 	}
-	h.render(w, r, http.StatusOK, views.UserStatBlock(views.UserStat{User: u, Next: back, Message: done}))
+	h.say(w, r, views.UserStatBlock(views.UserStat{User: u, Next: back, Message: done}), "@"+u.Username+": "+done)
 }
 
 // userChangeMessage says what a change to one user did; wasUnlimited is
@@ -349,7 +349,7 @@ func (h *Handler) staffInvitationRevokePost(w http.ResponseWriter, r *http.Reque
 		redirect(w, r, "/staff/invitations")
 		return
 	}
-	h.render(w, r, http.StatusOK, views.StaffInvitationRow(inv))
+	h.say(w, r, views.StaffInvitationRow(inv), "Revoked the invitation from @"+inv.InviterUsername+" to "+inv.Email+".")
 }
 
 // staffAudit handles GET /staff/audit.
@@ -361,5 +361,5 @@ func (h *Handler) staffAudit(w http.ResponseWriter, r *http.Request) {
 		h.serverError(w, r, err)
 		return
 	}
-	h.render(w, r, http.StatusOK, views.AuditLogPage(h.layout(r, "Audit log"), views.AuditLog{Entries: entries, Page: page, More: more}))
+	h.render(w, r, http.StatusOK, views.AuditLogPage(h.layout(r, "Audit log"), views.AuditLog{Entries: entries, Page: page, More: more, Now: h.store.Now()}))
 }

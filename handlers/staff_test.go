@@ -167,7 +167,7 @@ func TestStaffUserStatFragment(t *testing.T) {
 	expect(t, "top off to 8", boss.post(base+"/topoff", url.Values{"amount": {"8"}}, htmx...), http.StatusOK,
 		`data-testid="stat-remaining">8<`, "Topped off to 8 left.")
 	expect(t, "unlimited on", boss.post(base+"/unlimited", url.Values{"unlimited": {"on"}}, htmx...), http.StatusOK,
-		`data-testid="stat-remaining">Unlimited<`, "Unlimited invitations on.", `value="8" aria-label="Allocation when limited"`)
+		`data-testid="stat-remaining">Unlimited<`, "Unlimited invitations on.", `value="8" aria-label="Allocation when limited, for @member"`)
 	expect(t, "unlimited on again", boss.post(base+"/unlimited", url.Values{"unlimited": {"on"}}, htmx...), http.StatusOK, "Nothing changed: unlimited already.")
 	expect(t, "add to unlimited", boss.post(base+"/addto", url.Values{"amount": {"4"}}, htmx...), http.StatusOK, "Nothing changed: this member has unlimited invitations.")
 	expect(t, "unlimited off at 2", boss.post(base+"/unlimited", url.Values{"unlimited": {"off"}, "amount": {"2"}}, htmx...), http.StatusOK,

@@ -178,7 +178,7 @@ func TestEmailFailsOnlyAfterTheRetryPeriod(t *testing.T) {
 		t.Errorf("a failed email was sent again (%d)", n)
 	}
 	var buf bytes.Buffer
-	if err := views.InvitationRow(got).Render(ctx, &buf); err != nil {
+	if err := views.InvitationRow(got, time.Time{}).Render(ctx, &buf); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(buf.String(), "email failed") || !strings.Contains(buf.String(), `data-testid="resend"`) {
@@ -246,7 +246,7 @@ func TestRefusedRecipientBouncesTheInvitation(t *testing.T) {
 	}
 	for _, inv := range list {
 		var buf bytes.Buffer
-		if err := views.InvitationRow(inv).Render(ctx, &buf); err != nil {
+		if err := views.InvitationRow(inv, time.Time{}).Render(ctx, &buf); err != nil {
 			t.Fatal(err)
 		}
 		says := strings.Contains(buf.String(), "bounced: check the address")

@@ -169,6 +169,10 @@ func New(db *sql.DB, opts Options) *Store {
 	}
 }
 
+// Now is the store's clock (Options.Now), to the second: what pages show
+// relative times against, so tests that move the clock move them too.
+func (s *Store) Now() time.Time { return s.core.now() }
+
 // Close waits for the queued writes to finish and closes the writer's
 // connection; every write after it fails with ErrClosed. The database
 // itself is left to whoever opened it.

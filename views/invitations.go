@@ -37,8 +37,9 @@ type SentList struct {
 	Total       int
 	Page        int
 	PerPage     int
-	Status      string // the filter, "" for all
-	Label       string // the label filter, "" for any
+	Status      string    // the filter, "" for all
+	Label       string    // the label filter, "" for any
+	Now         time.Time // for the rows' relative times
 }
 
 // Pages is the number of pages.
@@ -94,4 +95,15 @@ func rowID(inv models.Invitation) string { return fmt.Sprintf("invitation-%d", i
 
 func invitationPath(inv models.Invitation, action string) string {
 	return fmt.Sprintf("/invitations/%d/%s", inv.ID, action)
+}
+
+// DeliveryFinal reports whether an invitation email's delivery state can no
+// longer change by itself (sent, failed, bounced, cancelled), so its badge
+// stops asking.
+func DeliveryFinal(delivery string) bool {
+	switch delivery {
+	case models.DeliverySent, models.DeliveryFailed, models.DeliveryBounced, models.DeliveryCancelled:
+		return true
+	}
+	return false
 }

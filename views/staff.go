@@ -1,6 +1,8 @@
 package views
 
 import (
+	"time"
+
 	"fmt"
 	"net/url"
 	"strconv"
@@ -151,6 +153,7 @@ type AuditLog struct {
 	Entries []models.AuditEntry
 	Page    int
 	More    bool
+	Now     time.Time
 }
 
 func auditPageURL(n int) string { return fmt.Sprintf("/staff/audit?page=%d", n) }
@@ -296,6 +299,27 @@ func staffRevokePath(inv models.Invitation) string {
 func staffRowID(inv models.Invitation) string { return fmt.Sprintf("staff-invitation-%d", inv.ID) }
 
 // bulkQuestion is what the confirmation of a bulk form asks.
+// bulkConfirmTemplate is the sentence app.js asks before a bulk form, with
+// the amount typed and the member count filled in (see static/js/app.js);
+// bulkConfirmOn is the unlimited form's for "on".
+func bulkConfirmTemplate(f BulkForm) string {
+	switch f.Kind {
+	case BulkTopOff:
+		return "Top off every member with a limited allocation to {amount} {invitations} left? There are {members} members."
+	case BulkAddTo:
+		return "Add {amount} {invitations} to every member with a limited allocation? There are {members} members."
+	default:
+		return "Turn unlimited invitations off for all {members} members, each with a plain allocation of {amount}?"
+	}
+}
+
+func bulkConfirmOn(f BulkForm) string {
+	if f.Kind == BulkUnlimited {
+		return "Give all {members} members unlimited invitations?"
+	}
+	return ""
+}
+
 func bulkQuestion(f BulkForm) string {
 	switch f.Kind {
 	case BulkTopOff:

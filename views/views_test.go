@@ -74,14 +74,14 @@ func TestInvitationRow(t *testing.T) {
 	day := time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)
 	pending := models.Invitation{ID: 7, Email: "bob@example.com", Note: "<b>hi</b>", Status: models.StatusPending,
 		Delivery: models.DeliveryFailed, SentAt: day, ExpiresAt: day.AddDate(0, 0, 7)}
-	html := render(t, views.InvitationRow(pending))
-	has(t, "pending row", html, `id="invitation-7"`, `data-status="pending"`, "expires 9 Nov 2026", "email failed",
+	html := render(t, views.InvitationRow(pending, time.Time{}))
+	has(t, "pending row", html, `id="invitation-7"`, `data-status="pending"`, "expires <time datetime=\"2026-11-09T09:00:00Z\">9 Nov 2026</time>", "email failed",
 		`hx-post="/invitations/7/resend"`, `hx-post="/invitations/7/revoke"`, "&lt;b&gt;hi&lt;/b&gt;")
 
 	accepted := models.Invitation{ID: 8, Email: "cid@example.com", Status: models.StatusAccepted, Delivery: models.DeliverySent,
 		SentAt: day, AcceptedAt: day.AddDate(0, 0, 1), InviteeUsername: "cid"}
-	html = render(t, views.InvitationRow(accepted))
-	has(t, "accepted row", html, "accepted 3 Nov 2026", `href="/u/cid"`, "Joined as")
+	html = render(t, views.InvitationRow(accepted, time.Time{}))
+	has(t, "accepted row", html, "accepted <time datetime=\"2026-11-03T09:00:00Z\">3 Nov 2026</time>", `href="/u/cid"`, "Joined as")
 	hasNot(t, "accepted row", html, "/resend", "/revoke")
 
 	html = render(t, views.StatusBadge(models.StatusJoinedIndependently))
@@ -91,7 +91,7 @@ func TestInvitationRow(t *testing.T) {
 func TestCreatedFragmentSwapsCountersAndRowOutOfBand(t *testing.T) {
 	u := models.User{ID: 1, VerifiedAt: time.Now(), Allocation: models.Allocation{Allocated: 3, Held: 1}}
 	inv := models.Invitation{ID: 9, Email: "bob@example.com", Status: models.StatusPending}
-	html := render(t, views.InviteCreated(u, inv))
+	html := render(t, views.InviteCreated(u, inv, time.Time{}))
 	has(t, "fragment", html, `<form id="invite-form"`,
 		`<span id="invites-remaining" data-testid="invites-remaining" hx-swap-oob="true">2</span>`,
 		`<span id="nav-invites-remaining" data-testid="nav-invites-remaining" hx-swap-oob="true">2</span>`,
@@ -111,7 +111,7 @@ func TestNavMarksTheCurrentPage(t *testing.T) {
 	l := views.Layout{SiteName: "Beckon", Path: "/invitations",
 		User: models.User{ID: 1, Username: "ann", VerifiedAt: time.Now(), Allocation: models.Allocation{Allocated: 2}}}
 	html := render(t, views.Nav(l))
-	has(t, "nav", html, `href="/invitations" class="hover:text-brand-700 font-semibold text-brand-700" aria-current="page"`,
+	has(t, "nav", html, `href="/invitations" class="nav-link font-semibold text-brand-700" aria-current="page"`,
 		`data-testid="nav-invites-remaining">2</span>`)
 	if strings.Count(html, `aria-current="page"`) != 1 {
 		t.Errorf("not exactly one current page:\n%s", html)

@@ -1,0 +1,113 @@
+// Beckon's own script: what htmx does not do by itself. No inline script is
+// allowed (the CSP), so every page loads this file; every page works without
+// it too. It only listens: no page needs to call anything here.
+(function () {
+  'use strict';
+
+  // The page's status region (views.StatusRegion).
+  function region(id) { return document.getElementById(id); }
+
+  function clearStatus() {
+    ['status', 'status-error'].forEach(function (id) {
+      var r = region(id);
+      if (r) { r.replaceChildren(); }
+    });
+  }
+
+  function sayError(msg) {
+    var r = region('status-error');
+    if (!r) { return; }
+    var p = document.createElement('p');
+    p.textContent = msg;
+    r.replaceChildren(p);
+  }
+
+  // Focus the first refused field in root: after a refused submit the
+  // keyboard and the screen reader land on what needs fixing.
+  function focusInvalid(root) {
+    if (!root || !root.querySelector) { return false; }
+    var el = root.matches && root.matches('[aria-invalid="true"]') ? root : root.querySelector('[aria-invalid="true"]');
+    if (el) {
+      el.focus();
+      return true;
+    }
+    return false;
+  }
+
+  document.addEventListener('DOMContentLoaded', function () { focusInvalid(document); });
+
+  // Each request: clear the last messages, mark the form busy and disable its
+  // submit buttons, so a second click cannot send it twice.
+  var pendingFocus = false;
+  var disabled = new WeakMap();
+
+  document.addEventListener('htmx:beforeRequest', function (e) {
+    var elt = e.detail.elt;
+    clearStatus();
+    pendingFocus = true;
+    elt.setAttribute('aria-busy', 'true');
+    var form = elt.tagName === 'FORM' ? elt : elt.closest && elt.closest('form');
+    if (form) {
+      var buttons = Array.prototype.filter.call(form.querySelectorAll('button, input[type=submit]'), function (b) {
+        return b.type === 'submit' && !b.disabled;
+      });
+      buttons.forEach(function (b) { b.disabled = true; });
+      disabled.set(elt, buttons);
+    }
+  });
+
+  document.addEventListener('htmx:afterRequest', function (e) {
+    var elt = e.detail.elt;
+    elt.removeAttribute('aria-busy');
+    (disabled.get(elt) || []).forEach(function (b) { b.disabled = false; });
+    disabled.delete(elt);
+  });
+
+  document.addEventListener('htmx:afterSettle', function (e) {
+    if (pendingFocus && focusInvalid(e.target)) { pendingFocus = false; }
+  });
+
+  // A request that never got an answer, or an error answer with nothing to
+  // show: say so, where the page's messages go.
+  document.addEventListener('htmx:sendError', function () {
+    sayError('Could not reach the server: check your connection and try again. Nothing was changed.');
+  });
+  document.addEventListener('htmx:timeout', function () {
+    sayError('The server took too long to answer. Try again in a moment.');
+  });
+  document.addEventListener('htmx:responseError', function (e) {
+    var xhr = e.detail.xhr;
+    if (xhr && !xhr.responseText) {
+      sayError('Something went wrong (' + xhr.status + '). Please try again.');
+    }
+  });
+
+  // A form that changes many members asks first, with a sentence the server
+  // wrote: data-confirm-template, with {amount} for the amount typed,
+  // {invitations} for "invitation(s)" and {members} for the member count on
+  // the closest [data-members]; data-confirm-on instead when its radio named
+  // unlimited is on. An amount that is not a whole number is sent without
+  // asking: the server refuses it next to the field.
+  document.addEventListener('htmx:confirm', function (e) {
+    var form = e.detail.elt;
+    var tpl = form.getAttribute && form.getAttribute('data-confirm-template');
+    if (!tpl) { return; }
+    e.preventDefault();
+    var choice = form.querySelector('[name=unlimited]:checked');
+    var on = choice && choice.value === 'on';
+    var amountField = form.querySelector('[name=amount]');
+    var amount = amountField ? amountField.value.trim() : '';
+    if (!on && !/^[0-9]{1,7}$/.test(amount)) {
+      e.detail.issueRequest(true);
+      return;
+    }
+    var n = Number(amount);
+    var holder = form.closest('[data-members]');
+    var members = holder ? Number(holder.getAttribute('data-members')) : NaN;
+    var question = (on && form.getAttribute('data-confirm-on')) || tpl;
+    question = question.replace('{amount}', n.toLocaleString('en-US'))
+      .replace('{invitations}', n === 1 ? 'invitation' : 'invitations')
+      .replace('{members}', isNaN(members) ? 'all' : members.toLocaleString('en-US'));
+    if (window.confirm(question)) { e.detail.issueRequest(true); }
+  });
+})();
