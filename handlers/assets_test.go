@@ -27,7 +27,7 @@ func TestStaticFilesAreHashedCachedAndCompressed(t *testing.T) {
 			js = l[1]
 		}
 	}
-	hashed := regexp.MustCompile(`^/static/(css/app|js/htmx\.min)\.[0-9a-f]{10}\.(css|js)$`)
+	hashed := regexp.MustCompile(`^/static/(css/app|js/htmx\.min|js/app)\.[0-9a-f]{10}\.(css|js)$`)
 	if !hashed.MatchString(css) || !hashed.MatchString(js) {
 		t.Fatalf("the page links to %q and %q; want content-hashed names", css, js)
 	}

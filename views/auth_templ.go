@@ -88,7 +88,7 @@ func LoginPage(l Layout, form LoginForm) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 6, "\" class=\"input mt-1\"></div><div><label for=\"password\" class=\"label\">Password</label> <input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"current-password\" required class=\"input mt-1\"></div><button type=\"submit\" class=\"btn w-full\" data-testid=\"login-submit\">Sign in</button><p class=\"text-center text-sm\"><a href=\"/password/forgot\" class=\"link\">Forgot your password?</a></p></form></div>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 6, "\" class=\"input mt-1\"></div><div><label for=\"password\" class=\"label\">Password</label> <input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"current-password\" required class=\"input mt-1\"></div><button type=\"submit\" class=\"btn w-full\" data-testid=\"login-submit\">Sign in</button><p class=\"text-center text-sm\"><a href=\"/password/forgot\" class=\"link inline-flex min-h-6 items-center\">Forgot your password?</a></p></form></div>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

@@ -46,7 +46,7 @@ func InvitePanelPage(l Layout, p InvitePanel) templ.Component {
 				}()
 			}
 			ctx = templ.InitializeContext(ctx)
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 1, "<div class=\"grid gap-8 lg:grid-cols-5\"><section class=\"lg:col-span-2\" aria-labelledby=\"invite-heading\"><div class=\"card\"><div class=\"flex items-baseline justify-between\"><h1 id=\"invite-heading\" class=\"text-xl font-semibold text-gray-900\">Invite a friend</h1><p class=\"text-sm text-gray-600\"><span class=\"text-2xl font-bold text-brand-700\">")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 1, "<div class=\"grid gap-8 lg:grid-cols-5\"><section class=\"min-w-0 lg:col-span-2\" aria-labelledby=\"invite-heading\"><div class=\"card\"><div class=\"flex items-baseline justify-between\"><h1 id=\"invite-heading\" class=\"text-xl font-semibold text-gray-900\">Invite a friend</h1><p class=\"text-sm text-gray-600\"><span class=\"text-2xl font-bold text-brand-700\">")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -62,7 +62,7 @@ func InvitePanelPage(l Layout, p InvitePanel) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 3, "</div></div></section><section class=\"lg:col-span-3\" aria-labelledby=\"sent-heading\"><div class=\"flex items-baseline justify-between\"><h2 id=\"sent-heading\" class=\"text-xl font-semibold text-gray-900\">Your invitations</h2><a href=\"/invitations\" class=\"link text-sm\">See all</a></div><div class=\"mt-4\">")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 3, "</div></div></section><section class=\"min-w-0 lg:col-span-3\" aria-labelledby=\"sent-heading\"><div class=\"flex items-baseline justify-between\"><h2 id=\"sent-heading\" class=\"text-xl font-semibold text-gray-900\">Your invitations</h2><a href=\"/invitations\" class=\"link inline-flex min-h-6 items-center text-sm\">See all</a></div><div class=\"mt-4\">")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
