@@ -123,10 +123,7 @@ func nextStep(r *http.Request, status int, message string) views.NextStep {
 			return n.step
 		}
 	}
-	if r.URL.Path != "/" && status != http.StatusNotFound {
-		return views.NextStep{Href: "/", Label: "Back to the home page"}
-	}
-	return views.NextStep{}
+	return views.NextStep{} // the page offers the home page
 }
 
 func (h *Handler) notFound(w http.ResponseWriter, r *http.Request) {

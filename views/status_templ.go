@@ -39,7 +39,7 @@ func StatusRegion() templ.Component {
 		}
 		ctx = templ.InitializeContext(ctx)
 		ctx = templ.ClearChildren(ctx)
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 1, "<div class=\"pointer-events-none sticky top-2 z-20 mb-4 space-y-2 empty:hidden\"><div id=\"status\" role=\"status\" aria-live=\"polite\" aria-atomic=\"true\" class=\"status-ok pointer-events-auto\" data-testid=\"status\"></div><div id=\"status-error\" role=\"alert\" aria-live=\"assertive\" aria-atomic=\"true\" class=\"status-error pointer-events-auto\" data-testid=\"status-error\"></div></div>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 1, "<div class=\"pointer-events-none sticky top-2 z-20\"><div id=\"status\" role=\"status\" aria-live=\"polite\" aria-atomic=\"true\" class=\"status-ok pointer-events-auto\" data-testid=\"status\"></div><div id=\"status-error\" role=\"alert\" aria-live=\"assertive\" aria-atomic=\"true\" class=\"status-error pointer-events-auto\" data-testid=\"status-error\"></div></div>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
