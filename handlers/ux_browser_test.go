@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
@@ -223,4 +224,165 @@ func TestBrowserAuditEveryPage(t *testing.T) {
 			auditPage(t, browser, app.srv.URL+path)
 		})
 	}
+}
+
+// evalBool evaluates js in ctx's tab.
+func evalBool(t *testing.T, ctx context.Context, js string) bool {
+	t.Helper()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[bool](js))
+	if err != nil {
+		t.Fatalf("evaluate %s: %v", js, err)
+	}
+	return v
+}
+
+// waitJS waits up to 10 s for the JavaScript condition cond to hold in
+// ctx's tab (a settled swap, a focus moved), failing the test with what.
+func waitJS(t *testing.T, ctx context.Context, what, cond string) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if evalBool(t, ctx, "!!("+cond+")") {
+			return
+		}
+	}
+	screenshot(t, ctx, "failed-"+shotName(t))
+	t.Fatalf("%s: %s never held", what, cond)
+}
+
+// The member's htmx experience on the home page: the success message, the
+// refused field focused, the badge turning "sent" by itself, a 429 on
+// resend shown, and a server error that leaves the form and its input.
+func TestBrowserInvitePanelAnswersEveryAction(t *testing.T) {
+	app := newTestApp(t, withAllocation(5))
+	app.user("ann@example.com", "ann", true)
+	browser := newBrowser(t)
+	allowAxe(t, browser)
+	acceptDialogs(browser)
+	signIn(t, browser, app.srv.URL, "ann")
+	evalBool(t, browser, `window.__noReload = true`)
+
+	do(t, browser, "refused invite", steps(
+		fill("#invite-email", "not an address"),
+		[]chromedp.Action[chromedp.Void]{chromedp.Click(chromedp.CSS(`[data-testid="invite-submit"]`)),
+			chromedp.WaitVisible(chromedp.CSS(`[data-testid="email-error"]`))},
+	)...)
+	waitJS(t, browser, "focus on the refused field", `document.activeElement && document.activeElement.id === "invite-email"`)
+	checkAxe(t, browser, "refused invite")
+
+	do(t, browser, "invite", steps(
+		refill("#invite-email", "christopher.montgomery@engineering.example.edu"),
+		fill("#invite-note", "Chess on Tuesdays?"),
+		[]chromedp.Action[chromedp.Void]{chromedp.Click(chromedp.CSS(`[data-testid="invite-submit"]`)),
+			chromedp.WaitVisible(chromedp.CSS(`#status p`))},
+	)...)
+	if got := text(t, browser, "#status"); got != "Invitation sent to christopher.montgomery@engineering.example.edu." {
+		t.Errorf("status after inviting = %q", got)
+	}
+	if got := text(t, browser, `[data-testid="delivery"]`); got != "email queued" {
+		t.Errorf("badge = %q; want email queued", got)
+	}
+	checkAxe(t, browser, "invitation sent")
+	screenshot(t, browser, "invite-panel-sent--1280")
+
+	// The mail worker sends it; the badge polls and turns "sent".
+	app.deliver()
+	do(t, browser, "badge turns sent", chromedp.WaitVisible(chromedp.CSS(`[data-testid="delivery"][data-delivery="sent"]`)))
+	if !evalBool(t, browser, `!document.querySelector('[hx-trigger="every 2s"]')`) {
+		t.Error("the sent badge still polls")
+	}
+	do(t, browser, "phone", chromedp.EmulateViewport(390, 844))
+	checkPhone(t, browser, "invite panel with a long address")
+	screenshot(t, browser, "invite-panel-sent--390")
+	do(t, browser, "desktop", chromedp.EmulateViewport(1280, 900))
+
+	// Resend twice: the second is refused (429), and the home page says so.
+	do(t, browser, "resend", chromedp.Click(chromedp.CSS(`[data-testid="resend"]`)))
+	waitJS(t, browser, "resent", `document.querySelector("#status p")`)
+	do(t, browser, "resend again", chromedp.Click(chromedp.CSS(`[data-testid="resend"]`)))
+	waitJS(t, browser, "refused", `document.querySelector("#status-error p")`)
+	if got := text(t, browser, "#status-error"); !strings.Contains(got, "moment ago") {
+		t.Errorf("429 on the home page says %q", got)
+	}
+	if got := text(t, browser, `[data-testid="invitation-email"]`); got != "christopher.montgomery@engineering.example.edu" {
+		t.Errorf("the row is gone after a 429: %q", got)
+	}
+	checkAxe(t, browser, "resend refused")
+	screenshot(t, browser, "invite-panel-resend-429--1280")
+
+	// A server error leaves the form, with what was typed, and says so.
+	do(t, browser, "type", steps(fill("#invite-email", "dora@example.com"), fill("#invite-note", "Keep this note"))...)
+	if err := app.store.Close(); err != nil {
+		t.Fatal(err)
+	}
+	do(t, browser, "invite fails", chromedp.Click(chromedp.CSS(`[data-testid="invite-submit"]`)))
+	waitJS(t, browser, "refused", `document.querySelector("#status-error p")`)
+	if got := text(t, browser, "#status-error"); !strings.Contains(got, "We could not complete that request.") {
+		t.Errorf("500 says %q", got)
+	}
+	if v, _ := chromedp.Run(browser, chromedp.Value(chromedp.CSS("#invite-email"))); v != "dora@example.com" {
+		t.Errorf("after a 500 the address field holds %q", v)
+	}
+	if v, _ := chromedp.Run(browser, chromedp.Value(chromedp.CSS("#invite-note"))); v != "Keep this note" {
+		t.Errorf("after a 500 the note holds %q", v)
+	}
+	if !evalBool(t, browser, `!document.querySelector('#invite-submit, [data-testid="invite-submit"]').disabled`) {
+		t.Error("the submit button stays disabled after a 500")
+	}
+	checkAxe(t, browser, "server error")
+	screenshot(t, browser, "invite-panel-500--1280")
+	if !evalBool(t, browser, `window.__noReload === true`) {
+		t.Error("the page reloaded")
+	}
+}
+
+// A double click on a bulk action changes the allocation once: the button
+// is disabled while the request runs.
+func TestBrowserBulkDoubleClickAppliesOnce(t *testing.T) {
+	app := newTestApp(t, withAllocation(2))
+	ctx := context.Background()
+	if _, err := app.store.Users.Create(ctx, models.NewUser{Email: "boss@example.com", Username: "boss", Password: testPassword, Staff: true, Verified: true}); err != nil {
+		t.Fatal(err)
+	}
+	ann := app.user("ann@example.com", "ann", true)
+	browser := newBrowser(t)
+	questions := make(chan string, 4)
+	dialogs := chromedp.Events(browser, page.JavascriptDialogOpening)
+	go func() {
+		for ev, err := range dialogs {
+			if err != nil {
+				return
+			}
+			questions <- ev.Message
+			chromedp.Call(browser, page.HandleJavaScriptDialog, page.HandleJavaScriptDialogParams{Accept: true})
+		}
+	}()
+	signIn(t, browser, app.srv.URL, "boss")
+	do(t, browser, "dashboard", chromedp.Navigate(app.srv.URL+"/staff"), chromedp.WaitVisible(chromedp.CSS("#bulk-addto")))
+	do(t, browser, "amount", fill("#bulk-addto-amount", "5")...)
+	// Two clicks with nothing in between, as fast as a hand cannot.
+	evalBool(t, browser, `(() => { const b = document.querySelector('[data-testid="bulk-addto-submit"]'); b.click(); b.click(); return true })()`)
+	waitJS(t, browser, "done", `document.querySelector("#status p")`)
+	if got := text(t, browser, "#status"); got != "Added 5 invitations to 2 users." {
+		t.Errorf("status = %q", got)
+	}
+	select {
+	case q := <-questions:
+		if q != "Add 5 invitations to every member with a limited allocation? There are 2 members." {
+			t.Errorf("the confirmation asks %q", q)
+		}
+	default:
+		t.Error("no confirmation was asked")
+	}
+	a, err := app.store.Users.Allocation(ctx, ann.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Allocated != 7 {
+		t.Errorf("ann's allocation is %d after a double click; want 7 (2 + 5 once)", a.Allocated)
+	}
+	entries, _, err := app.store.Staff.Audit(ctx, 1, 10)
+	if err != nil || len(entries) != 1 {
+		t.Errorf("audit entries %d (%v); want 1", len(entries), err)
+	}
+	screenshot(t, browser, "staff-bulk-done--1280")
 }

@@ -41,8 +41,16 @@
   var pendingFocus = false;
   var disabled = new WeakMap();
 
+  // A request the page makes by itself (a badge polling, hx-trigger
+  // "every ...") is no new action: it leaves the messages alone.
+  function byItself(elt) {
+    var trigger = elt.getAttribute && elt.getAttribute('hx-trigger');
+    return !!trigger && /^\s*every\s/.test(trigger);
+  }
+
   document.addEventListener('htmx:beforeRequest', function (e) {
     var elt = e.detail.elt;
+    if (byItself(elt)) { return; }
     clearStatus();
     pendingFocus = true;
     elt.setAttribute('aria-busy', 'true');
