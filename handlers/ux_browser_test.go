@@ -290,6 +290,7 @@ func TestBrowserInvitePanelAnswersEveryAction(t *testing.T) {
 	if !evalBool(t, browser, `!document.querySelector('[hx-trigger="every 2s"]')`) {
 		t.Error("the sent badge still polls")
 	}
+	screenshot(t, browser, "invite-panel-delivered--1280") // docs/screenshots/invite-panel.png
 	do(t, browser, "phone", chromedp.EmulateViewport(390, 844))
 	checkPhone(t, browser, "invite panel with a long address")
 	screenshot(t, browser, "invite-panel-sent--390")
