@@ -64,6 +64,11 @@ func (h *Handler) tokenRevokePost(w http.ResponseWriter, r *http.Request) {
 		h.notFound(w, r)
 		return
 	}
+	if r.PostFormValue("confirm") != "yes" {
+		// Without JavaScript nothing asked yet: ask on a page first.
+		h.tokenRevokeConfirm(w, r, u, id)
+		return
+	}
 	if err := h.store.APITokens.Revoke(r.Context(), u.ID, id); errors.Is(err, models.ErrNoRecord) {
 		h.notFound(w, r)
 		return
@@ -73,4 +78,21 @@ func (h *Handler) tokenRevokePost(w http.ResponseWriter, r *http.Request) {
 	}
 	h.flash(r, "The token is revoked.")
 	redirect(w, r, "/settings/tokens")
+}
+
+// tokenRevokeConfirm asks before token id of u is revoked: the answer to a
+// revoke posted without confirm=yes (a browser without JavaScript).
+func (h *Handler) tokenRevokeConfirm(w http.ResponseWriter, r *http.Request, u models.User, id int64) {
+	list, err := h.store.APITokens.List(r.Context(), u.ID)
+	if err != nil {
+		h.serverError(w, r, err)
+		return
+	}
+	for _, t := range list {
+		if t.ID == id {
+			h.render(w, r, http.StatusOK, views.TokenRevokeConfirmPage(h.layout(r, "Revoke a token"), t))
+			return
+		}
+	}
+	h.notFound(w, r)
 }

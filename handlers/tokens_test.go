@@ -40,7 +40,13 @@ func TestSettingsTokens(t *testing.T) {
 	list, _ := app.store.APITokens.List(context.Background(), annUser.ID)
 	revoke := fmt.Sprintf("/settings/tokens/%d/revoke", list[0].ID)
 	expect(t, "someone else's revoke", bea.post(revoke, nil), http.StatusNotFound)
-	expect(t, "revoke", ann.post(revoke, nil), http.StatusSeeOther)
+	// Without confirm=yes (no JavaScript) the answer asks first, and revokes nothing.
+	expect(t, "revoke, unconfirmed", ann.post(revoke, nil), http.StatusOK, `data-testid="token-revoke-confirm"`, "CRM sync", `name="confirm" value="yes"`)
+	if status, _, _ := app.apiCall(t, "GET", "/api/v1/me", token, nil); status != 200 {
+		t.Errorf("an unconfirmed revoke revoked the token: %d", status)
+	}
+	expect(t, "someone else's confirmed revoke", bea.post(revoke, url.Values{"confirm": {"yes"}}), http.StatusNotFound)
+	expect(t, "revoke", ann.post(revoke, url.Values{"confirm": {"yes"}}), http.StatusSeeOther)
 	if status, _, _ := app.apiCall(t, "GET", "/api/v1/me", token, nil); status != 401 {
 		t.Errorf("revoked token answered %d", status)
 	}
