@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -28,6 +29,7 @@ var auditedPages = []struct{ role, path string }{
 	{"", "/password/forgot"},
 	{"", "/join/{token}"}, // an invitation to a new friend, filled in by the test
 	{"", "/no-such-page"},
+	{"", "/request"},
 	{"member", "/"},
 	{"member", "/invitations"},
 	{"member", "/invitations?status=revoked"},
@@ -39,10 +41,14 @@ var auditedPages = []struct{ role, path string }{
 	{"staff", "/staff"},
 	{"staff", "/staff/confirm?kind=addto&amount=5"},
 	{"staff", "/staff/users"},
+	{"staff", "/staff/users/{ann}"},
 	{"staff", "/staff/invitations"},
 	{"staff", "/staff/audit"},
 	{"staff", "/staff/settings"},
 	{"staff", "/staff/invitations/expire-all"},
+	{"staff", "/staff/requests"},
+	{"staff", "/staff/invite"},
+	{"staff", "/staff/webhooks"},
 }
 
 // axeTags are the rules axe runs: WCAG 2.2 level A and AA.
@@ -219,7 +225,7 @@ func TestBrowserAuditEveryPage(t *testing.T) {
 			}
 			role = p.role
 		}
-		path := strings.Replace(p.path, "/join/{token}", join, 1)
+		path := strings.NewReplacer("/join/{token}", join, "{ann}", strconv.FormatInt(ann.ID, 10)).Replace(p.path)
 		t.Run(p.role+p.path, func(t *testing.T) {
 			auditPage(t, browser, app.srv.URL+path)
 		})

@@ -213,7 +213,7 @@ func WebhookFormBlock(f WebhookForm, allowHTTP bool) templ.Component {
 			return templ_7745c5c3_Err
 		}
 		for _, k := range models.EventKinds {
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 19, "<label class=\"flex items-center gap-2 text-sm text-gray-700\"><input type=\"checkbox\" name=\"events\" value=\"")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 19, "<label class=\"flex min-h-6 items-center gap-2 text-sm text-gray-700\"><input type=\"checkbox\" name=\"events\" value=\"")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
