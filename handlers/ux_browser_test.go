@@ -367,7 +367,12 @@ func TestBrowserBulkDoubleClickAppliesOnce(t *testing.T) {
 	do(t, browser, "dashboard", chromedp.Navigate(app.srv.URL+"/staff"), chromedp.WaitVisible(chromedp.CSS("#bulk-addto")))
 	do(t, browser, "amount", fill("#bulk-addto-amount", "5")...)
 	// Two clicks with nothing in between, as fast as a hand cannot.
-	evalBool(t, browser, `(() => { const b = document.querySelector('[data-testid="bulk-addto-submit"]'); b.click(); b.click(); return true })()`)
+	// While the first runs, the button is disabled and the form busy.
+	busy := evalBool(t, browser, `(() => { const b = document.querySelector('[data-testid="bulk-addto-submit"]'); b.click();
+		const busy = b.disabled && b.form.getAttribute("aria-busy") === "true"; b.click(); return busy })()`)
+	if !busy {
+		t.Error("while the request runs, the button is not disabled or the form not aria-busy")
+	}
 	waitJS(t, browser, "done", `document.querySelector("#status p")`)
 	if got := text(t, browser, "#status"); got != "Added 5 invitations to 2 users." {
 		t.Errorf("status = %q", got)

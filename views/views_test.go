@@ -129,3 +129,34 @@ func TestRefusedFieldsAreMarkedInvalid(t *testing.T) {
 	}
 	hasNot(t, "signup without errors", render(t, views.SignupFields(views.SignupForm{Email: "ann@example.com"})), "aria-invalid", "aria-describedby")
 }
+
+func TestNumberRelativeAndTime(t *testing.T) {
+	for n, want := range map[int]string{0: "0", 999: "999", 1000: "1,000", 48210: "48,210", 1000000: "1,000,000", -1234: "-1,234"} {
+		if got := views.Number(n); got != want {
+			t.Errorf("Number(%d) = %q; want %q", n, got, want)
+		}
+	}
+	if got := views.Plural(48210, "member", "members"); got != "48,210 members" {
+		t.Errorf("Plural = %q", got)
+	}
+	now := time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)
+	for d, want := range map[time.Duration]string{
+		10 * time.Second: "just now", -3 * time.Hour: "3 hours ago", 168 * time.Hour: "in 7 days",
+		-24 * time.Hour: "1 day ago", 45 * time.Minute: "in 45 minutes", -90 * 24 * time.Hour: "3 months ago",
+	} {
+		if got := views.Relative(now.Add(d), now); got != want {
+			t.Errorf("Relative(%v) = %q; want %q", d, got, want)
+		}
+	}
+	html := render(t, views.Time(now.Add(168*time.Hour), now))
+	has(t, "time", html, `<time datetime="2026-11-09T09:00:00Z" title="9 Nov 2026, 09:00 UTC">in 7 days</time>`)
+}
+
+func TestStatusFragmentsAndRegion(t *testing.T) {
+	html := render(t, views.Status("Invitation sent to <b>bob</b>."))
+	has(t, "status", html, `<div id="status" hx-swap-oob="innerHTML"><p>Invitation sent to &lt;b&gt;bob&lt;/b&gt;.</p></div>`,
+		`<div id="status-error" hx-swap-oob="innerHTML"></div>`)
+	html = render(t, views.LandingPage(views.Layout{SiteName: "Beckon"}))
+	has(t, "page", html, `id="status" role="status" aria-live="polite"`, `id="status-error" role="alert"`,
+		`<a href="#main" class="skip-link"`, `<main id="main"`, `src="/static/js/app.js"`)
+}
