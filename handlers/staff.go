@@ -149,7 +149,7 @@ func (h *Handler) staffBulkPost(w http.ResponseWriter, r *http.Request, kind str
 		h.serverError(w, r, err)
 		return
 	}
-	h.say(w, r, views.BulkDone(views.BulkForm{Kind: kind, Result: done}, own), done)
+	h.say(w, r, views.BulkDone(views.BulkForm{Kind: kind, Result: done, Unlimited: in.form.Unlimited}, own), done)
 }
 
 // staffUsers handles GET /staff/users: search (?q=) and keyset pages (?after=).

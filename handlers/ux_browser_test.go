@@ -340,6 +340,16 @@ func TestBrowserInvitePanelAnswersEveryAction(t *testing.T) {
 	if !evalBool(t, browser, `window.__noReload === true`) {
 		t.Error("the page reloaded")
 	}
+
+	// The server is gone: the request fails, and the page says so.
+	app.srv.Listener.Close()
+	app.srv.CloseClientConnections()
+	do(t, browser, "invite without a server", chromedp.Click(chromedp.CSS(`[data-testid="invite-submit"]`)))
+	waitJS(t, browser, "network failure", `/Could not reach the server/.test(document.querySelector("#status-error").textContent)`)
+	if v, _ := chromedp.Run(browser, chromedp.Value(chromedp.CSS("#invite-email"))); v != "dora@example.com" {
+		t.Errorf("after a network failure the address field holds %q", v)
+	}
+	screenshot(t, browser, "invite-panel-offline--1280")
 }
 
 // A double click on a bulk action changes the allocation once: the button

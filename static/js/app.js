@@ -77,13 +77,21 @@
 
   // A request that never got an answer, or an error answer with nothing to
   // show: say so, where the page's messages go.
-  document.addEventListener('htmx:sendError', function () {
+  // A request the page made by itself that fails says nothing: the badge
+  // stays as it was and asks again, and no message appears that no action
+  // of the member's caused.
+  document.addEventListener('htmx:beforeSwap', function (e) {
+    if (e.detail.xhr.status >= 400 && byItself(e.detail.elt)) { e.detail.shouldSwap = false; }
+  });
+  document.addEventListener('htmx:sendError', function (e) {
+    if (byItself(e.detail.elt)) { return; }
     sayError('Could not reach the server: check your connection and try again. Nothing was changed.');
   });
   document.addEventListener('htmx:timeout', function () {
     sayError('The server took too long to answer. Try again in a moment.');
   });
   document.addEventListener('htmx:responseError', function (e) {
+    if (byItself(e.detail.elt)) { return; }
     var xhr = e.detail.xhr;
     if (xhr && !xhr.responseText) {
       sayError('Something went wrong (' + xhr.status + '). Please try again.');
