@@ -33,6 +33,7 @@ var auditedPages = []struct{ role, path string }{
 	{"member", "/"},
 	{"member", "/invitations"},
 	{"member", "/invitations?status=revoked"},
+	{"member", "/links"},
 	{"member", "/tree"},
 	{"member", "/u/ann"},
 	{"member", "/settings"},
@@ -305,6 +306,8 @@ func TestBrowserInvitePanelAnswersEveryAction(t *testing.T) {
 	// Resend twice: the second is refused (429), and the home page says so.
 	do(t, browser, "resend", chromedp.Click(chromedp.CSS(`[data-testid="resend"]`)))
 	waitJS(t, browser, "resent", `document.querySelector("#status p")`)
+	// The new row is live once htmx has processed it (after the settle).
+	waitJS(t, browser, "row processed", `document.querySelector('[data-testid="resend"]').form["htmx-internal-data"]`)
 	do(t, browser, "resend again", chromedp.Click(chromedp.CSS(`[data-testid="resend"]`)))
 	waitJS(t, browser, "refused", `document.querySelector("#status-error p")`)
 	if got := text(t, browser, "#status-error"); !strings.Contains(got, "moment ago") {
