@@ -235,7 +235,7 @@ func TestOneReminderBeforeExpiry(t *testing.T) {
 	if got := mailsTo(app.deliver(), "bob@example.com"); len(got) != 2 {
 		t.Errorf("bob got %d emails in the end; want 2", len(got))
 	}
-	expect(t, "sent list", ann.get("/invitations"), http.StatusOK, `data-testid="reminded">· reminded 7 Nov 2026`)
+	expect(t, "sent list", ann.get("/invitations"), http.StatusOK, `data-testid="reminded">· reminded <time datetime="2026-11-07`)
 }
 
 // The reminder's link joins.
