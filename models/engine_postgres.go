@@ -357,6 +357,31 @@ func (c *core) pgAttempt(ctx context.Context, fn func(ctx context.Context, tx *s
 	return ch, nil
 }
 
+// Advisory locks of the sweeps, so that of several processes one runs each
+// sweep at a time and the others skip it.
+const (
+	sweepExpiry int64 = pgAdvisoryKey + 1 + iota
+	sweepEarned
+)
+
+// trySweep reports whether this transaction may run the sweep named by
+// key: on PostgreSQL it takes the sweep's transaction-scoped advisory lock
+// if no other transaction holds it (false: another process is sweeping,
+// and this one has nothing to add); on SQLite, whose single writer runs
+// one transaction at a time, always. Without the lock two sweeps would
+// still end each invitation once (a serializable conflict makes the
+// second run again and find nothing), but only after doing the work twice.
+func (c *core) trySweep(ctx context.Context, tx *sql.Tx, key int64) (bool, error) {
+	if c.engine != Postgres {
+		return true, nil
+	}
+	var ok bool
+	if err := tx.QueryRowContext(ctx, `SELECT pg_try_advisory_xact_lock(?)`, key).Scan(&ok); err != nil {
+		return false, fmt.Errorf("models: sweep lock: %w", err)
+	}
+	return ok, nil
+}
+
 // pgAdvisoryKey is the advisory lock Migrate holds on PostgreSQL, so that
 // processes starting together migrate one at a time ("beckon" in ASCII).
 const pgAdvisoryKey = 0x6265636b6f6e

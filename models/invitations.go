@@ -629,6 +629,10 @@ func allOverdue(e Engine) string { return e.IndexedBy("invitations", "invitation
 func (m *Invitations) ExpireDue(ctx context.Context) (int, error) {
 	var n int
 	err := m.write(ctx, func(ctx context.Context, tx *sql.Tx, ch *change) error {
+		n = 0
+		if ok, err := m.trySweep(ctx, tx, sweepExpiry); !ok || err != nil {
+			return err
+		}
 		now := m.now()
 		before := len(ch.events)
 		if err := endInvitations(ctx, tx, ch, now, StatusExpired, 0, allOverdue(m.engine),

@@ -191,6 +191,9 @@ func (m *Invitations) EarnDue(ctx context.Context) (Earned, error) {
 	}
 	err := m.write(ctx, func(ctx context.Context, tx *sql.Tx, ch *change) error {
 		out = Earned{}
+		if ok, err := m.trySweep(ctx, tx, sweepEarned); !ok || err != nil {
+			return err
+		}
 		now := m.now()
 		cutoff := unix(now.Add(-m.opts.EarnAfter))
 		var from int64

@@ -51,11 +51,15 @@ func serve(ctx context.Context, env *environment, name string, args []string) er
 	deliverer := mail.NewDeliverer(app.store.Outbox, sender, logger, mail.DelivererOptions{})
 	// One process owns a SQLite file, so whatever emails are claimed were
 	// claimed by a server that died while sending them: send them again now
-	// (their links stay valid) rather than when their claim runs out.
-	if n, err := app.store.Outbox.ReleaseClaims(ctx); err != nil {
-		return fmt.Errorf("release claimed emails: %w", err)
-	} else if n > 0 {
-		logger.Warn("emails claimed by a previous run are sent again", "count", n)
+	// (their links stay valid) rather than when their claim runs out. On
+	// PostgreSQL other servers may be sending the claimed ones right now:
+	// those wait for their claim to run out.
+	if models.EngineOf(app.db) == models.SQLite {
+		if n, err := app.store.Outbox.ReleaseClaims(ctx); err != nil {
+			return fmt.Errorf("release claimed emails: %w", err)
+		} else if n > 0 {
+			logger.Warn("emails claimed by a previous run are sent again", "count", n)
+		}
 	}
 
 	store := newSessionStore(app.db)
