@@ -128,3 +128,14 @@ func (e Engine) JSONObject(pairs ...string) string {
 	}
 	return "json_object(" + strings.Join(pairs, ", ") + ")"
 }
+
+// SkipLocked ends a SELECT that picks rows to claim: on PostgreSQL it locks
+// them and passes over the rows another transaction holds locked (FOR
+// UPDATE SKIP LOCKED), so that processes claiming at once take different
+// rows; SQLite's single writer needs nothing.
+func (e Engine) SkipLocked() string {
+	if e == Postgres {
+		return " FOR UPDATE SKIP LOCKED"
+	}
+	return ""
+}

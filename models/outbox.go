@@ -102,9 +102,13 @@ func (o *Outbox) Due(ctx context.Context, limit int) ([]QueuedEmail, error) {
 }
 
 // claimSQL marks an email as being sent, if it is still queued and due (no
-// other pass claimed it since Due read it).
-const claimSQL = `UPDATE outbox SET claimed_at = ?1, next_attempt_at = ?2
-	WHERE id = ?3 AND status = 'queued' AND next_attempt_at <= ?1`
+// other pass claimed it since Due read it). On PostgreSQL a row another
+// process is claiming right now is skipped rather than waited for (its
+// claim would make this transaction fail and run again).
+func claimSQL(e Engine) string {
+	return `UPDATE outbox SET claimed_at = ?1, next_attempt_at = ?2
+	WHERE id = (SELECT id FROM outbox WHERE id = ?3 AND status = 'queued' AND next_attempt_at <= ?1` + e.SkipLocked() + `)`
+}
 
 // MintTokens claims the emails of batch and makes the token each one's link
 // needs, in one transaction, before any of them is sent: a worker that dies
@@ -120,7 +124,7 @@ func (o *Outbox) MintTokens(ctx context.Context, batch []QueuedEmail) ([]MintedE
 		out = out[:0]
 		now := o.now()
 		for _, q := range batch {
-			res, err := tx.ExecContext(ctx, claimSQL, unix(now), unix(now.Add(ClaimLease)), q.ID)
+			res, err := tx.ExecContext(ctx, claimSQL(o.engine), unix(now), unix(now.Add(ClaimLease)), q.ID)
 			if err != nil {
 				return fmt.Errorf("models: claim email: %w", err)
 			}
