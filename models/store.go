@@ -92,6 +92,7 @@ type Store struct {
 	Bulk        *Bulk
 	Webhooks    *Webhooks
 	Links       *Links
+	RateLimits  *RateLimits
 	core        *core
 	Settings    *Settings
 }
@@ -169,6 +170,7 @@ func New(db *sql.DB, opts Options) *Store {
 		Links:       &Links{c},
 		core:        c,
 		Settings:    &Settings{c},
+		RateLimits:  &RateLimits{c},
 	}
 }
 

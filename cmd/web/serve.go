@@ -195,6 +195,10 @@ func sweep(ctx context.Context, store *models.Store) (sweepResult, error) {
 	if res.Earned, err = store.Invitations.EarnDue(ctx); err != nil {
 		errs = append(errs, fmt.Errorf("earned invitations: %w", err))
 	}
+	// Attempts older than any rate limit's window.
+	if _, err = store.RateLimits.Sweep(ctx, 24*time.Hour); err != nil {
+		errs = append(errs, fmt.Errorf("rate limits: %w", err))
+	}
 	return res, errors.Join(errs...)
 }
 
