@@ -50,7 +50,7 @@ func TestTwoServersShareOnePostgresDatabase(t *testing.T) {
 	smtpd := mailtest.NewServer(t)
 	env := []string{"BECKON_DB=" + dbURL, "BECKON_ADDR=127.0.0.1:0", "BECKON_BASE_URL=http://beckon.test",
 		"BECKON_SMTP_URL=" + smtpd.URL(), "BECKON_INVITE_RATE=0", "BECKON_RECIPIENT_RATE=0", "BECKON_JOIN_RATE=0",
-		"BECKON_DEFAULT_INVITE_ALLOCATION=1"}
+		"BECKON_DEFAULT_INVITE_ALLOCATION=1", "BECKON_SECRET=" + testSecret}
 	command := func(stdin string, args ...string) string {
 		t.Helper()
 		cmd := exec.CommandContext(ctx, bin, args...)

@@ -89,7 +89,9 @@ func TestDBCopyEndToEnd(t *testing.T) {
 		t.Errorf("db copy said %q", out)
 	}
 
-	pg := startServer(ctx, t, bin, []string{"BECKON_DB=" + to, "BECKON_ADDR=127.0.0.1:0", "BECKON_BASE_URL=http://beckon.test"})
+	// No shareable link was made on SQLite, so any secret does.
+	pg := startServer(ctx, t, bin, []string{"BECKON_DB=" + to, "BECKON_ADDR=127.0.0.1:0", "BECKON_BASE_URL=http://beckon.test",
+		"BECKON_SECRET=" + testSecret})
 	defer pg.stop(t)
 	for _, p := range pages {
 		if got := pageBody(t, adminOrAnn(p, admin, ann), pg.url+p); got != before[p] {

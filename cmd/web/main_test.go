@@ -25,8 +25,16 @@ func env(vars ...string) func(string) string {
 	for i := 0; i+1 < len(vars); i += 2 {
 		m[vars[i]] = vars[i+1]
 	}
+	// PostgreSQL has no folder for the key file: the tests' database
+	// (testdb) is given a secret unless the test says which.
+	if _, set := m["BECKON_SECRET"]; !set && models.IsPostgresURL(m["BECKON_DB"]) {
+		m["BECKON_SECRET"] = testSecret
+	}
 	return func(k string) string { return m[k] }
 }
+
+// testSecret is the BECKON_SECRET of the tests on PostgreSQL.
+const testSecret = "test-secret-test-secret-test-secret-0123"
 
 func TestBadConfigurationIsAUsageError(t *testing.T) {
 	for _, tc := range []struct {
