@@ -10,9 +10,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/alexedwards/scs/sqlite3store"
-
 	"github.com/beckon-app/beckon/handlers"
+	"github.com/beckon-app/beckon/internal/testdb"
 	"github.com/beckon-app/beckon/models"
 )
 
@@ -163,7 +162,7 @@ func TestProfileInviteesArePaged(t *testing.T) {
 // is https, as behind a TLS-terminating proxy.
 func withHTTPS(t *testing.T, app *testApp) http.Handler {
 	t.Helper()
-	sessions := handlers.NewSessionManager(handlers.HashedSessionStore(sqlite3store.NewWithCleanupInterval(app.store.DB, 0)), true)
+	sessions := handlers.NewSessionManager(handlers.HashedSessionStore(testdb.SessionStore(app.store.DB)), true)
 	cfg := app.cfg
 	cfg.BaseURL = "https://beckon.example"
 	return handlers.New(slog.New(slog.DiscardHandler), app.store, sessions, cfg).Routes()
