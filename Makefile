@@ -20,9 +20,21 @@ build: ## build the binary into bin/beckon
 # PostgreSQL tests run when BECKON_TEST_POSTGRES_URL names a server and a role
 # that may create databases (postgres://beckon:beckon@127.0.0.1:5432/postgres?sslmode=disable;
 # .ci/run starts one); without it they skip, and under CI=true they fail.
-test: ## vet, then every test (browser and PostgreSQL tests included: set BECKON_TEST_POSTGRES_URL) with the race detector
+# The suite runs twice: on SQLite, then with BECKON_TEST_ENGINE=postgres the
+# packages whose tests take their database from internal/testdb, each test
+# on a fresh PostgreSQL database (the browser tests run on SQLite only).
+PG_PACKAGES := ./models ./handlers ./mail ./webhooks ./cmd/web
+test: ## vet, then every test on SQLite and again on PostgreSQL (set BECKON_TEST_POSTGRES_URL), with the race detector
 	$(GO) vet ./...
 	$(GO) test -race -count=1 -timeout 15m ./...
+	@if [ -n "$$BECKON_TEST_POSTGRES_URL" ]; then \
+		echo "BECKON_TEST_ENGINE=postgres $(GO) test -race -count=1 -timeout 15m -skip TestBrowser $(PG_PACKAGES)"; \
+		BECKON_TEST_ENGINE=postgres $(GO) test -race -count=1 -timeout 15m -skip TestBrowser $(PG_PACKAGES); \
+	elif [ "$$CI" = true ]; then \
+		echo "BECKON_TEST_POSTGRES_URL is unset: CI must run the suite on PostgreSQL too (.ci/run starts a server)"; exit 1; \
+	else \
+		echo "skipped: the suite on PostgreSQL (set BECKON_TEST_POSTGRES_URL to a server whose role may create databases)"; \
+	fi
 
 bench: ## Go benchmarks, then the load run against the real server (figures: docs/performance.md)
 	$(GO) test -run='^$$' -bench=. -benchmem -count=1 -timeout 30m ./...

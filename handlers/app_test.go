@@ -8,16 +8,14 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/alexedwards/scs/sqlite3store"
-
 	"github.com/beckon-app/beckon/handlers"
+	"github.com/beckon-app/beckon/internal/testdb"
 	"github.com/beckon-app/beckon/mail"
 	"github.com/beckon-app/beckon/models"
 )
@@ -115,14 +113,7 @@ func withRates(inviter, recipient int) appOption {
 
 func newTestApp(t testing.TB, opts ...appOption) *testApp {
 	t.Helper()
-	db, err := models.Open(filepath.Join(t.TempDir(), "beckon.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if _, err := models.Migrate(context.Background(), db); err != nil {
-		t.Fatal(err)
-	}
+	db := testdb.Open(t, "beckon.db")
 	clk := &clock{now: time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)}
 	a := &testApp{t: t, clock: clk, mail: &recorder{}}
 	mo := models.Options{
@@ -146,7 +137,7 @@ func newTestApp(t testing.TB, opts ...appOption) *testApp {
 	mo.Composer = mail.Composer{SiteName: a.cfg.SiteName, BaseURL: a.cfg.BaseURL}
 	a.store = models.New(db, mo)
 	a.deliverer = mail.NewDeliverer(a.store.Outbox, a.mail, logger, mail.DelivererOptions{Now: clk.Now, Backoff: time.Minute})
-	sessions := handlers.NewSessionManager(handlers.HashedSessionStore(sqlite3store.NewWithCleanupInterval(db, 0)), false)
+	sessions := handlers.NewSessionManager(handlers.HashedSessionStore(testdb.SessionStore(db)), false)
 	a.srv.Config.Handler = handlers.New(logger, a.store, sessions, a.cfg).Routes()
 	return a
 }

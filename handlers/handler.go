@@ -93,11 +93,11 @@ func New(logger *slog.Logger, store *models.Store, sessions *scs.SessionManager,
 		store:          store,
 		sessions:       sessions,
 		cfg:            cfg,
-		loginByIP:      newLimiter(cfg.LoginPerIP, cfg.LoginWindow),
-		loginByAccount: newLimiter(cfg.LoginPerAccount, cfg.LoginWindow),
-		mailByAddress:  newLimiter(5, time.Hour),
-		forgotByIP:     newLimiter(cfg.ForgotPerIP, 15*time.Minute),
-		joinByIP:       newLimiter(cfg.JoinRate, cfg.JoinWindow),
+		loginByIP:      sharedLimiter(store, logger, "login-ip", cfg.LoginPerIP, cfg.LoginWindow),
+		loginByAccount: sharedLimiter(store, logger, "login-account", cfg.LoginPerAccount, cfg.LoginWindow),
+		mailByAddress:  sharedLimiter(store, logger, "mail-address", 5, time.Hour),
+		forgotByIP:     sharedLimiter(store, logger, "forgot-ip", cfg.ForgotPerIP, 15*time.Minute),
+		joinByIP:       sharedLimiter(store, logger, "join-ip", cfg.JoinRate, cfg.JoinWindow),
 	}
 }
 

@@ -10,7 +10,7 @@ import (
 // database that is locked up, unreadable or missing its schema, and a health
 // check that passes there would keep a broken instance in service. It reads
 // at most one row of users, so it costs the same at any size.
-const healthSQL = `SELECT count(*) FROM (SELECT 1 FROM users LIMIT 1)`
+const healthSQL = `SELECT count(*) FROM (SELECT 1 FROM users LIMIT 1) AS one`
 
 // healthTimeout bounds the check, so that a stuck database answers 503
 // before the load balancer's own timeout rather than hanging.

@@ -180,8 +180,13 @@ func assertNoRawTokenInDB(t *testing.T, app *testApp, token, invited string) {
 func columnsHolding(t *testing.T, app *testApp, s string) []string {
 	t.Helper()
 	db := app.store.DB
-	rows, err := db.Query(`SELECT m.name, c.name FROM sqlite_schema AS m, pragma_table_info(m.name) AS c
-		WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%'`)
+	pg := models.EngineOf(db) == models.Postgres
+	listing := `SELECT m.name, c.name FROM sqlite_schema AS m, pragma_table_info(m.name) AS c
+		WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%'`
+	if pg {
+		listing = `SELECT table_name, column_name || ':' || data_type FROM information_schema.columns WHERE table_schema = 'public'`
+	}
+	rows, err := db.Query(listing)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -198,6 +203,16 @@ func columnsHolding(t *testing.T, app *testApp, s string) []string {
 	for _, c := range cols {
 		var n int
 		q := fmt.Sprintf(`SELECT count(*) FROM %q WHERE instr(CAST(%q AS BLOB), CAST(? AS BLOB)) > 0`, c[0], c[1])
+		if pg {
+			// Each value as its bytes: a bytea's own, any other's text.
+			col, typ, _ := strings.Cut(c[1], ":")
+			c[1] = col
+			value := fmt.Sprintf(`convert_to(%q::text, 'UTF8')`, col)
+			if typ == "bytea" {
+				value = fmt.Sprintf("%q", col)
+			}
+			q = fmt.Sprintf(`SELECT count(*) FROM %q WHERE position(convert_to(?, 'UTF8') IN %s) > 0`, c[0], value)
+		}
 		if err := db.QueryRow(q, s).Scan(&n); err != nil {
 			t.Fatalf("search %s.%s: %v", c[0], c[1], err)
 		}

@@ -15,9 +15,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/alexedwards/scs/sqlite3store"
-
 	"github.com/beckon-app/beckon/handlers"
+	"github.com/beckon-app/beckon/internal/testdb"
 	"github.com/beckon-app/beckon/mail"
 	"github.com/beckon-app/beckon/models"
 )
@@ -316,7 +315,7 @@ func TestAnotherSecretMakesOldLinksUnknown(t *testing.T) {
 
 	store := models.New(app.store.DB, models.Options{Now: app.clock.Now, Argon: models.CheapArgon,
 		Composer: mail.Composer{SiteName: "Beckon", BaseURL: app.srv.URL}, LinkSecret: []byte("another secret, thirty-two bytes!")})
-	sessions := handlers.NewSessionManager(sqlite3store.NewWithCleanupInterval(app.store.DB, 0), false)
+	sessions := handlers.NewSessionManager(testdb.SessionStore(app.store.DB), false)
 	srv := httptest.NewServer(handlers.New(slog.New(slog.NewTextHandler(io.Discard, nil)), store, sessions, app.cfg).Routes())
 	defer srv.Close()
 	res, err := http.Get(srv.URL + path)

@@ -10,9 +10,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/alexedwards/scs/sqlite3store"
-
 	"github.com/beckon-app/beckon/handlers"
+	"github.com/beckon-app/beckon/internal/testdb"
+	"github.com/beckon-app/beckon/models"
 )
 
 // seedMembers inserts members m{from}..m{to} (their ids too) in one
@@ -20,7 +20,7 @@ import (
 // of i, the new member's id; NULL for none) gives, with an allocation each.
 func seedMembers(t testing.TB, app *testApp, from, to int, inviter string) {
 	t.Helper()
-	_, err := app.store.DB.Exec(`WITH RECURSIVE seq(i) AS (SELECT ? UNION ALL SELECT i + 1 FROM seq WHERE i < ?)
+	_, err := app.store.DB.Exec(`WITH RECURSIVE seq(i) AS (SELECT CAST(? AS BIGINT) UNION ALL SELECT i + 1 FROM seq WHERE i < ?)
 		INSERT INTO users (id, email, email_key, username, name, password_hash, joined_at, invited_by)
 		SELECT i, 'm' || i || '@example.com', 'm' || i || '@example.com', 'm' || i, 'Member ' || i, 'x', 1700000000, `+inviter+` FROM seq`, from, to)
 	if err != nil {
@@ -28,6 +28,12 @@ func seedMembers(t testing.TB, app *testApp, from, to int, inviter string) {
 	}
 	if _, err := app.store.DB.Exec(`INSERT INTO allocations (user_id) SELECT id FROM users WHERE id BETWEEN ? AND ?`, from, to); err != nil {
 		t.Fatal(err)
+	}
+	// PostgreSQL's identity does not move past ids given explicitly.
+	if models.EngineOf(app.store.DB) == models.Postgres {
+		if _, err := app.store.DB.Exec(`SELECT setval(pg_get_serial_sequence('users', 'id'), (SELECT max(id) FROM users))`); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
 
@@ -156,7 +162,7 @@ func TestProfileInviteesArePaged(t *testing.T) {
 // is https, as behind a TLS-terminating proxy.
 func withHTTPS(t *testing.T, app *testApp) http.Handler {
 	t.Helper()
-	sessions := handlers.NewSessionManager(handlers.HashedSessionStore(sqlite3store.NewWithCleanupInterval(app.store.DB, 0)), true)
+	sessions := handlers.NewSessionManager(handlers.HashedSessionStore(testdb.SessionStore(app.store.DB)), true)
 	cfg := app.cfg
 	cfg.BaseURL = "https://beckon.example"
 	return handlers.New(slog.New(slog.DiscardHandler), app.store, sessions, cfg).Routes()

@@ -1,7 +1,9 @@
 package handlers
 
 import (
+	"context"
 	"crypto/sha256"
+	"log/slog"
 	"net/http"
 	"sync"
 	"time"
@@ -14,7 +16,17 @@ import (
 // Keys are kept as their SHA-256, so a key as long as a form allows (a typed
 // login can be 64 KB) costs the map 32 bytes, and at most maxLimiterKeys
 // are kept, so a flood of distinct keys cannot grow it without bound.
+//
+// On PostgreSQL, where several processes share one database, a limiter is
+// shared instead (sharedLimiter): its counts live in the database's
+// rate_events, under the SHA-256 of its name and the key, so that a limit
+// is not multiplied by the number of servers. On SQLite one process owns
+// the file, and the counts stay in memory, out of the single writer's way.
 type limiter struct {
+	// shared, when set, keeps the counts in the database under name.
+	shared *models.RateLimits
+	name   string
+	logger *slog.Logger
 	mu     sync.Mutex
 	limit  int
 	window time.Duration
@@ -33,11 +45,42 @@ func newLimiter(limit int, window time.Duration) *limiter {
 	return &limiter{limit: limit, window: window, hits: map[[sha256.Size]byte][]time.Time{}}
 }
 
+// sharedLimiter is newLimiter over the database's rate_events (on
+// PostgreSQL; on SQLite it is newLimiter).
+func sharedLimiter(store *models.Store, logger *slog.Logger, name string, limit int, window time.Duration) *limiter {
+	l := newLimiter(limit, window)
+	if l != nil && models.EngineOf(store.DB) == models.Postgres {
+		l.shared, l.name, l.logger = store.RateLimits, name, logger
+	}
+	return l
+}
+
+// sharedTimeout bounds a shared limiter's database work; past it, or on a
+// database error, the request goes on as if within the limit (logged):
+// a failing rate limit must not take sign-in down with it.
+const sharedTimeout = 5 * time.Second
+
+func (l *limiter) sharedKey(key string) string { return l.name + "\x00" + key }
+
+func (l *limiter) failed(op string, err error) {
+	l.logger.Error("shared rate limit failed; allowed", "limiter", l.name, "op", op, "err", err)
+}
+
 // allow records one event for key and reports whether it is within the limit,
 // and if not, how long until it would be.
 func (l *limiter) allow(key string, now time.Time) (bool, time.Duration) {
 	if l == nil {
 		return true, 0
+	}
+	if l.shared != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), sharedTimeout)
+		defer cancel()
+		ok, wait, err := l.shared.Allow(ctx, l.sharedKey(key), l.limit, l.window, now)
+		if err != nil {
+			l.failed("allow", err)
+			return true, 0
+		}
+		return ok, wait
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -58,6 +101,16 @@ func (l *limiter) spent(key string, now time.Time) (bool, time.Duration) {
 	if l == nil {
 		return false, 0
 	}
+	if l.shared != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), sharedTimeout)
+		defer cancel()
+		spent, wait, err := l.shared.Spent(ctx, l.sharedKey(key), l.limit, l.window, now)
+		if err != nil {
+			l.failed("spent", err)
+			return false, 0
+		}
+		return spent, wait
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	recent := l.recent(sha256.Sum256([]byte(key)), now)
@@ -70,6 +123,14 @@ func (l *limiter) spent(key string, now time.Time) (bool, time.Duration) {
 // record counts one event for key whether or not it is within the limit.
 func (l *limiter) record(key string, now time.Time) {
 	if l == nil {
+		return
+	}
+	if l.shared != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), sharedTimeout)
+		defer cancel()
+		if err := l.shared.Record(ctx, l.sharedKey(key), l.window, now); err != nil {
+			l.failed("record", err)
+		}
 		return
 	}
 	l.mu.Lock()
@@ -105,6 +166,14 @@ func (l *limiter) add(k [sha256.Size]byte, recent []time.Time, now time.Time) {
 // reset forgets key (after a successful sign-in or a password reset).
 func (l *limiter) reset(key string) {
 	if l == nil {
+		return
+	}
+	if l.shared != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), sharedTimeout)
+		defer cancel()
+		if err := l.shared.Reset(ctx, l.sharedKey(key)); err != nil {
+			l.failed("reset", err)
+		}
 		return
 	}
 	l.mu.Lock()

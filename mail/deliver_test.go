@@ -3,13 +3,13 @@ package mail_test
 import (
 	"context"
 	"log/slog"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/beckon-app/beckon/internal/testdb"
 	"github.com/beckon-app/beckon/mail"
 	"github.com/beckon-app/beckon/mail/mailtest"
 	"github.com/beckon-app/beckon/models"
@@ -57,14 +57,7 @@ func (b *syncBuffer) String() string {
 
 func newFixture(t *testing.T, sender mail.Sender) *fixture {
 	t.Helper()
-	db, err := models.Open(filepath.Join(t.TempDir(), "mail.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if _, err := models.Migrate(context.Background(), db); err != nil {
-		t.Fatal(err)
-	}
+	db := testdb.Open(t, "mail.db")
 	f := &fixture{now: time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC), logs: &syncBuffer{}}
 	f.store = models.New(db, models.Options{
 		Now: f.clock, Argon: models.CheapArgon,

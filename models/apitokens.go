@@ -48,13 +48,11 @@ func (m *APITokens) Create(ctx context.Context, userID int64, name string) (stri
 		if !u.Verified() {
 			return ErrTokensNeedVerified
 		}
-		res, err := tx.ExecContext(ctx, `INSERT INTO api_tokens (user_id, name, token_hash, created_at) VALUES (?, ?, ?, ?)`,
-			userID, t.Name, hash, unix(t.CreatedAt))
-		if err != nil {
+		if err := tx.QueryRowContext(ctx, `INSERT INTO api_tokens (user_id, name, token_hash, created_at) VALUES (?, ?, ?, ?) RETURNING id`,
+			userID, t.Name, hash, unix(t.CreatedAt)).Scan(&t.ID); err != nil {
 			return fmt.Errorf("models: insert api token: %w", err)
 		}
-		t.ID, err = res.LastInsertId()
-		return err
+		return nil
 	})
 	if err != nil {
 		return "", APIToken{}, err

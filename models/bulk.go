@@ -287,7 +287,7 @@ func (m *Bulk) mark(ctx context.Context, jobID int64, n int, outcome, msg string
 // markRow records row n's outcome and counts it done, finishing the job with
 // its last row; errRowDone when the row was done already.
 func markRow(ctx context.Context, tx *sql.Tx, now time.Time, jobID int64, n int, outcome, msg string, invitationID int64) error {
-	res, err := tx.ExecContext(ctx, `UPDATE bulk_rows SET outcome = ?, message = ?, invitation_id = nullif(?, 0)
+	res, err := tx.ExecContext(ctx, `UPDATE bulk_rows SET outcome = ?, message = ?, invitation_id = nullif(CAST(? AS BIGINT), 0)
 		WHERE job_id = ? AND n = ? AND outcome IS NULL`, outcome, msg, invitationID, jobID, n)
 	if err != nil {
 		return fmt.Errorf("models: mark bulk row: %w", err)

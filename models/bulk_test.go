@@ -29,7 +29,7 @@ func checkSentOnce(t *testing.T, e *env, want int) {
 	if err := e.db.QueryRow(`SELECT count(*) FROM outbox WHERE kind = 'invitation'`).Scan(&mails); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.db.QueryRow(`SELECT count(*) FROM (SELECT email_key FROM invitations GROUP BY email_key HAVING count(*) > 1)`).Scan(&dup); err != nil {
+	if err := e.db.QueryRow(`SELECT count(*) FROM (SELECT email_key FROM invitations GROUP BY email_key HAVING count(*) > 1) AS twice`).Scan(&dup); err != nil {
 		t.Fatal(err)
 	}
 	if addrs != want || invs != want || mails != want || dup != 0 {

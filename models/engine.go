@@ -3,6 +3,7 @@ package models
 import (
 	"database/sql"
 	"fmt"
+	"strings"
 )
 
 // Engine is the database engine a *sql.DB talks to. The model code writes
@@ -115,4 +116,26 @@ func (e Engine) LowerASCII(expr string) string {
 		return "translate(" + expr + ", 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz')"
 	}
 	return "lower(" + expr + ")"
+}
+
+// JSONObject is the SQL expression for a JSON object's text built from
+// key, value pairs of SQL expressions: SQLite's json_object, PostgreSQL's
+// json_build_object (cast to text, the type of events.data). A parameter
+// among the values needs a CAST on PostgreSQL, which cannot infer its type.
+func (e Engine) JSONObject(pairs ...string) string {
+	if e == Postgres {
+		return "json_build_object(" + strings.Join(pairs, ", ") + ")::text"
+	}
+	return "json_object(" + strings.Join(pairs, ", ") + ")"
+}
+
+// SkipLocked ends a SELECT that picks rows to claim: on PostgreSQL it locks
+// them and passes over the rows another transaction holds locked (FOR
+// UPDATE SKIP LOCKED), so that processes claiming at once take different
+// rows; SQLite's single writer needs nothing.
+func (e Engine) SkipLocked() string {
+	if e == Postgres {
+		return " FOR UPDATE SKIP LOCKED"
+	}
+	return ""
 }

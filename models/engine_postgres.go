@@ -6,6 +6,7 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"strconv"
 	"strings"
 	"time"
@@ -267,9 +268,21 @@ func retryable(err error) bool {
 	return false
 }
 
-// pgMaxAttempts bounds how often one write is run when it keeps losing
-// races; past it, the caller gets the serialization error.
-const pgMaxAttempts = 10
+// A write that keeps losing races is run again for up to pgRetryBudget (or
+// pgMaxAttempts runs), after a pause drawn at random below a cap that grows
+// to pgMaxPause: a few dozen requests on one hot row (one inviter's
+// allocation, one link) then all get through, one per round, instead of
+// the last ones failing with the serialization error.
+const (
+	pgMaxAttempts = 200
+	pgRetryBudget = 15 * time.Second
+	pgMaxPause    = 50 * time.Millisecond
+)
+
+// pgWriters bounds the write transactions one process runs at once: more
+// only conflict with each other on the hot rows and hold connections the
+// readers need; writes from other processes still race, and retry.
+const pgWriters = 8
 
 // commitPostgres runs fn as its own SERIALIZABLE transaction, the
 // PostgreSQL counterpart of commit: PostgreSQL runs writers in parallel, so
@@ -296,17 +309,27 @@ func (c *core) commitPostgres(ctx context.Context, fn func(ctx context.Context, 
 		c.queueMu.Unlock()
 	}()
 	var err error
+	start := time.Now()
 	for attempt := range pgMaxAttempts {
 		if attempt > 0 {
-			pause := time.Duration(attempt*attempt) * 2 * time.Millisecond
+			if time.Since(start) > pgRetryBudget {
+				break
+			}
+			ceiling := min(time.Duration(1<<min(attempt, 10))*time.Millisecond, pgMaxPause)
 			select {
 			case <-ctx.Done():
 				return nil, ctx.Err()
-			case <-time.After(pause + time.Duration(time.Now().UnixNano()%int64(pause))):
+			case <-time.After(time.Duration(rand.Int64N(int64(ceiling))) + time.Millisecond):
 			}
+		}
+		select {
+		case c.pgSlots <- struct{}{}:
+		case <-ctx.Done():
+			return nil, ctx.Err()
 		}
 		var ch *change
 		ch, err = c.pgAttempt(ctx, fn)
+		<-c.pgSlots
 		if err == nil {
 			return ch, nil
 		}
@@ -332,6 +355,31 @@ func (c *core) pgAttempt(ctx context.Context, fn func(ctx context.Context, tx *s
 		return nil, fmt.Errorf("models: commit: %w", err)
 	}
 	return ch, nil
+}
+
+// Advisory locks of the sweeps, so that of several processes one runs each
+// sweep at a time and the others skip it.
+const (
+	sweepExpiry int64 = pgAdvisoryKey + 1 + iota
+	sweepEarned
+)
+
+// trySweep reports whether this transaction may run the sweep named by
+// key: on PostgreSQL it takes the sweep's transaction-scoped advisory lock
+// if no other transaction holds it (false: another process is sweeping,
+// and this one has nothing to add); on SQLite, whose single writer runs
+// one transaction at a time, always. Without the lock two sweeps would
+// still end each invitation once (a serializable conflict makes the
+// second run again and find nothing), but only after doing the work twice.
+func (c *core) trySweep(ctx context.Context, tx *sql.Tx, key int64) (bool, error) {
+	if c.engine != Postgres {
+		return true, nil
+	}
+	var ok bool
+	if err := tx.QueryRowContext(ctx, `SELECT pg_try_advisory_xact_lock(?)`, key).Scan(&ok); err != nil {
+		return false, fmt.Errorf("models: sweep lock: %w", err)
+	}
+	return ok, nil
 }
 
 // pgAdvisoryKey is the advisory lock Migrate holds on PostgreSQL, so that

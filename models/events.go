@@ -136,12 +136,12 @@ func record(ctx context.Context, tx *sql.Tx, ch *change, ev Event) error {
 }
 
 const recordEventSQL = `INSERT INTO events (kind, user_id, subject_id, inviter_id, data, created_at)
-	VALUES (?, nullif(?, 0), nullif(?, 0), nullif(?, 0), ?, ?) RETURNING id`
+	VALUES (?, nullif(CAST(? AS BIGINT), 0), nullif(CAST(? AS BIGINT), 0), nullif(CAST(? AS BIGINT), 0), ?, ?) RETURNING id`
 
 // queueDeliveriesSQL fans one event out to the endpoints that want it, in
 // one statement whatever their number.
 const queueDeliveriesSQL = `INSERT INTO webhook_deliveries (endpoint_id, event_id, next_attempt_at, created_at)
-	SELECT e.id, ?, ?, ? FROM webhook_endpoints e
+	SELECT e.id, CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS BIGINT) FROM webhook_endpoints e
 	WHERE e.enabled = TRUE AND (e.all_events = TRUE OR EXISTS (
 		SELECT 1 FROM webhook_endpoint_events k WHERE k.endpoint_id = e.id AND k.kind = ?))`
 

@@ -196,7 +196,7 @@ func (m *Invitations) List(ctx context.Context, f ListFilter) ([]Invitation, int
 		where = append(where, "i.status = "+param(f.Status))
 	}
 	if f.Email != "" {
-		where = append(where, "instr(i.email_key, "+param(EmailKey(f.Email))+") > 0")
+		where = append(where, m.engine.Contains("i.email_key", param(EmailKey(f.Email))))
 	}
 	if f.Label != "" {
 		where = append(where, "i.label = "+param(f.Label))
@@ -326,12 +326,12 @@ func (m *Invitations) create(ctx context.Context, inviter User, email, note stri
 		var member, invited, overdue bool
 		if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM users WHERE email_key = ?1),
 			EXISTS (SELECT 1 FROM invitations WHERE inviter_id = ?2 AND email_key = ?1 AND status = 'pending' AND expires_at > ?3),
-			EXISTS (SELECT 1 FROM `+allOverdue+` WHERE inviter_id = ?2 AND status = 'pending' AND expires_at <= ?3)`,
+			EXISTS (SELECT 1 FROM `+allOverdue(m.engine)+` WHERE inviter_id = ?2 AND status = 'pending' AND expires_at <= ?3)`,
 			key, inviterID, unix(now)).Scan(&member, &invited, &overdue); err != nil {
 			return fmt.Errorf("models: member and duplicate check: %w", err)
 		}
 		if overdue {
-			if err := endInvitations(ctx, tx, ch, now, StatusExpired, 0, allOverdue,
+			if err := endInvitations(ctx, tx, ch, now, StatusExpired, 0, allOverdue(m.engine),
 				"status = 'pending' AND expires_at <= ? AND inviter_id = ?", unix(now), inviterID); err != nil {
 				return err
 			}
@@ -427,7 +427,7 @@ func (m *Invitations) recordRefusal(ctx context.Context, tx *sql.Tx, now time.Ti
 func takeInvitation(ctx context.Context, tx *sql.Tx, userID int64) (Allocation, error) {
 	var a Allocation
 	err := tx.QueryRowContext(ctx, `UPDATE allocations SET held = held + 1
-		WHERE user_id = ? AND (unlimited = 1 OR held < allocated)
+		WHERE user_id = ? AND (unlimited = TRUE OR held < allocated)
 		RETURNING allocated, unlimited, held, accepted`, userID).Scan(&a.Allocated, &a.Unlimited, &a.Held, &a.Accepted)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Allocation{}, ErrNoInvitesLeft
@@ -445,10 +445,10 @@ func takeInvitation(ctx context.Context, tx *sql.Tx, userID int64) (Allocation, 
 // Reading just those few, through each table's (inviter, id) index, stays
 // cheap however many were made.
 const inviterRateSQL = `SELECT count(*), min(t) FROM (
-		SELECT t FROM (SELECT created_at AS t FROM invitations WHERE inviter_id = ?1 ORDER BY id DESC LIMIT ?2)
+		SELECT t FROM (SELECT created_at AS t FROM invitations WHERE inviter_id = ?1 ORDER BY id DESC LIMIT ?2) AS sent
 		UNION ALL
-		SELECT t FROM (SELECT created_at AS t FROM invite_refusals WHERE inviter_id = ?1 ORDER BY id DESC LIMIT ?2)
-		ORDER BY t DESC LIMIT ?2)
+		SELECT t FROM (SELECT created_at AS t FROM invite_refusals WHERE inviter_id = ?1 ORDER BY id DESC LIMIT ?2) AS refused
+		ORDER BY t DESC LIMIT ?2) AS latest
 	WHERE t > ?3`
 
 // checkInviterRate applies the per-inviter hourly limit, which counts the
@@ -550,8 +550,8 @@ func (m *Invitations) Resend(ctx context.Context, inviterID, id int64) (Invitati
 		if err := m.checkRecipientRate(ctx, tx, now, EmailKey(cur.Email)); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO replaced_tokens (token_hash, invitation_id, replaced_at)
-			SELECT token_hash, id, ? FROM invitations WHERE id = ? AND token_hash IS NOT NULL`, unix(now), id); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO replaced_tokens (token_hash, invitation_id, replaced_at)
+			SELECT token_hash, id, CAST(? AS BIGINT) FROM invitations WHERE id = ? AND token_hash IS NOT NULL ON CONFLICT DO NOTHING`, unix(now), id); err != nil {
 			return fmt.Errorf("models: keep replaced token: %w", err)
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE invitations SET token_hash = NULL, sent_at = ?, expires_at = ?, resends = resends + 1
@@ -620,7 +620,7 @@ func (m *Invitations) revoke(ctx context.Context, actorID, id int64, anyInviter 
 // them every minute), so a sender's own are found among them too. Without
 // statistics SQLite would rather take the status index and read every
 // pending invitation, or the inviter's index and read all they ever sent.
-const allOverdue = "invitations INDEXED BY invitations_pending_expiry_idx"
+func allOverdue(e Engine) string { return e.IndexedBy("invitations", "invitations_pending_expiry_idx") }
 
 // ExpireDue is one run of the expiry sweep: every pending invitation past its
 // expiry becomes expired and gives its invitation back, and every open
@@ -629,9 +629,13 @@ const allOverdue = "invitations INDEXED BY invitations_pending_expiry_idx"
 func (m *Invitations) ExpireDue(ctx context.Context) (int, error) {
 	var n int
 	err := m.write(ctx, func(ctx context.Context, tx *sql.Tx, ch *change) error {
+		n = 0
+		if ok, err := m.trySweep(ctx, tx, sweepExpiry); !ok || err != nil {
+			return err
+		}
 		now := m.now()
 		before := len(ch.events)
-		if err := endInvitations(ctx, tx, ch, now, StatusExpired, 0, allOverdue,
+		if err := endInvitations(ctx, tx, ch, now, StatusExpired, 0, allOverdue(m.engine),
 			"status = 'pending' AND expires_at <= ?", unix(now)); err != nil {
 			return err
 		}
@@ -671,11 +675,11 @@ var endStatusEvent = map[string]string{
 // the sweep.
 func endInvitations(ctx context.Context, tx *sql.Tx, ch *change, now time.Time, status string, actorID int64, from, where string, args ...any) error {
 	// Usually there is nothing to end: one cheap look spares the updates.
-	var found int
+	var found bool
 	if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM `+from+` WHERE `+where+`)`, args...).Scan(&found); err != nil {
 		return fmt.Errorf("models: find invitations to end: %w", err)
 	}
-	if found == 0 {
+	if !found {
 		return nil
 	}
 	if _, err := tx.ExecContext(ctx, `UPDATE allocations SET held = held - d.n

@@ -25,7 +25,7 @@ func TestEmailKeyIsASCIIOnly(t *testing.T) {
 			t.Errorf("EmailKey(%q) = %q; want %q", c.in, got, c.want)
 		}
 		var sqlKey string
-		if err := e.db.QueryRow(`SELECT lower(trim(?))`, c.in).Scan(&sqlKey); err != nil || sqlKey != c.want {
+		if err := e.db.QueryRow(`SELECT `+models.EngineOf(e.db).LowerASCII("trim(?)"), c.in).Scan(&sqlKey); err != nil || sqlKey != c.want {
 			t.Errorf("SQLite lower(%q) = %q (%v); want %q", c.in, sqlKey, err, c.want)
 		}
 	}

@@ -90,12 +90,12 @@ func standing(ctx context.Context, q queryer, userID int64) (Standing, error) {
 // Suspended reports whether the user is suspended: one primary-key lookup,
 // cheap enough for every signed-in request.
 func (s *Staff) Suspended(ctx context.Context, userID int64) (bool, error) {
-	var n int
+	var suspended bool
 	if err := s.db.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM moderation WHERE user_id = ? AND suspended_at IS NOT NULL)`,
-		userID).Scan(&n); err != nil {
+		userID).Scan(&suspended); err != nil {
 		return false, fmt.Errorf("models: suspended: %w", err)
 	}
-	return n == 1, nil
+	return suspended, nil
 }
 
 // checkInviting refuses an invitation from a suspended member or one whose
@@ -125,7 +125,7 @@ type ModerationResult struct {
 func moderationAudit(ctx context.Context, tx *sql.Tx, now time.Time, actorID int64, action string, targetID int64, reason string) (int64, error) {
 	var id int64
 	err := tx.QueryRowContext(ctx, `INSERT INTO audit_log (actor_id, action, target_id, users_changed, reason, created_at)
-		VALUES (nullif(?, 0), ?, ?, 0, ?, ?) RETURNING id`, actorID, action, targetID, reason, unix(now)).Scan(&id)
+		VALUES (nullif(CAST(? AS BIGINT), 0), ?, ?, 0, ?, ?) RETURNING id`, actorID, action, targetID, reason, unix(now)).Scan(&id)
 	if err != nil {
 		return 0, fmt.Errorf("models: audit: %w", err)
 	}
@@ -171,7 +171,7 @@ func (s *Staff) Suspend(ctx context.Context, actorID, userID int64, reason strin
 		if err := fillSet(ctx, tx, `SELECT ?`, userID); err != nil {
 			return err
 		}
-		if res, err = suspendSet(ctx, tx, ch, now, actorID, auditID, reason); err != nil {
+		if res, err = suspendSet(ctx, s.engine, tx, ch, now, actorID, auditID, reason); err != nil {
 			return err
 		}
 		if res.UsersChanged > 0 {
@@ -285,7 +285,7 @@ const (
 	// joined after their inviter, so following only larger ids cannot loop
 	// even on a damaged table.
 	subtreeCTE = `WITH RECURSIVE sub(id) AS (
-		SELECT ?1
+		SELECT CAST(?1 AS BIGINT)
 		UNION ALL
 		SELECT u.id FROM users u JOIN sub ON u.invited_by = sub.id WHERE u.id > sub.id)`
 )
@@ -331,7 +331,7 @@ func clearSet(ctx context.Context, tx *sql.Tx) error {
 // an event each, revokes the API tokens of every member of the set and
 // closes their open shareable links (giving back the unused invitations). It
 // leaves their invitations alone.
-func suspendSet(ctx context.Context, tx *sql.Tx, ch *change, now time.Time, actorID, auditID int64, reason string) (ModerationResult, error) {
+func suspendSet(ctx context.Context, e Engine, tx *sql.Tx, ch *change, now time.Time, actorID, auditID int64, reason string) (ModerationResult, error) {
 	var res ModerationResult
 	// The events first, while "not suspended yet" still tells who changes.
 	before, err := lastEventID(ctx, tx)
@@ -339,7 +339,7 @@ func suspendSet(ctx context.Context, tx *sql.Tx, ch *change, now time.Time, acto
 		return res, err
 	}
 	ins, err := tx.ExecContext(ctx, `INSERT INTO events (kind, user_id, subject_id, data, created_at)
-		SELECT ?1, nullif(?2, 0), s.id, json_object('reason', ?3, 'target_user_id', s.id), ?4
+		SELECT CAST(?1 AS TEXT), nullif(CAST(?2 AS BIGINT), 0), s.id, `+e.JSONObject("'reason'", "CAST(?3 AS TEXT)", "'target_user_id'", "s.id")+`, CAST(?4 AS BIGINT)
 		FROM moderation_set s LEFT JOIN moderation m ON m.user_id = s.id
 		WHERE m.suspended_at IS NULL`, EventMemberSuspended, actorID, reason, unix(now))
 	if err != nil {
@@ -368,9 +368,9 @@ func suspendSet(ctx context.Context, tx *sql.Tx, ch *change, now time.Time, acto
 		return res, fmt.Errorf("models: suspend: %w", err)
 	}
 	r, err := tx.ExecContext(ctx, `INSERT INTO moderation (user_id, suspended_at, suspended_reason, suspended_audit_id, ever_suspended)
-		SELECT id, ?1, ?2, ?3, 1 FROM moderation_set WHERE true
+		SELECT id, CAST(?1 AS BIGINT), CAST(?2 AS TEXT), CAST(?3 AS BIGINT), TRUE FROM moderation_set WHERE true
 		ON CONFLICT (user_id) DO UPDATE SET suspended_at = excluded.suspended_at, suspended_reason = excluded.suspended_reason,
-			suspended_audit_id = excluded.suspended_audit_id, ever_suspended = 1
+			suspended_audit_id = excluded.suspended_audit_id, ever_suspended = TRUE
 		WHERE moderation.suspended_at IS NULL`, unix(now), reason, auditID)
 	if err != nil {
 		return res, fmt.Errorf("models: suspend: %w", err)
@@ -401,7 +401,7 @@ func suspendSet(ctx context.Context, tx *sql.Tx, ch *change, now time.Time, acto
 // one statement each. Overdue ones are left alone: they read as expired
 // already, and the sweep ends them as such. It returns how many invitations
 // it revoked and how many inviters got invitations back.
-func revokeSetInvitations(ctx context.Context, tx *sql.Tx, ch *change, now time.Time, actorID int64) (invitations, inviters int, err error) {
+func revokeSetInvitations(ctx context.Context, e Engine, tx *sql.Tx, ch *change, now time.Time, actorID int64) (invitations, inviters int, err error) {
 	for _, q := range []string{
 		`CREATE TEMP TABLE IF NOT EXISTS moderation_invs (id INTEGER PRIMARY KEY, inviter_id INTEGER NOT NULL, email TEXT NOT NULL)`,
 		`DELETE FROM moderation_invs`,
@@ -411,7 +411,7 @@ func revokeSetInvitations(ctx context.Context, tx *sql.Tx, ch *change, now time.
 		}
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO moderation_invs (id, inviter_id, email)
-		SELECT i.id, i.inviter_id, i.email FROM moderation_set s CROSS JOIN invitations i INDEXED BY invitations_inviter_idx
+		SELECT i.id, i.inviter_id, i.email FROM moderation_set s CROSS JOIN `+e.IndexedBy("invitations i", "invitations_inviter_idx")+`
 		WHERE i.inviter_id = s.id AND i.status = 'pending' AND i.expires_at > ?`, unix(now)); err != nil {
 		return 0, 0, fmt.Errorf("models: find invitations to revoke: %w", err)
 	}
@@ -420,7 +420,8 @@ func revokeSetInvitations(ctx context.Context, tx *sql.Tx, ch *change, now time.
 		return 0, 0, err
 	}
 	ins, err := tx.ExecContext(ctx, `INSERT INTO events (kind, user_id, subject_id, inviter_id, data, created_at)
-		SELECT ?1, nullif(?2, 0), id, inviter_id, json_object('email', email, 'invitation_id', id, 'inviter_id', inviter_id, 'status', 'revoked'), ?3
+		SELECT CAST(?1 AS TEXT), nullif(CAST(?2 AS BIGINT), 0), id, inviter_id,
+			`+e.JSONObject("'email'", "email", "'invitation_id'", "id", "'inviter_id'", "inviter_id", "'status'", "'revoked'")+`, CAST(?3 AS BIGINT)
 		FROM moderation_invs WHERE true`, EventInvitationRevoked, actorID, unix(now))
 	if err != nil {
 		return 0, 0, fmt.Errorf("models: revoke invitations: %w", err)
@@ -503,7 +504,7 @@ const maxSuspendedNames = 20
 func (s *Staff) Subtree(ctx context.Context, userID int64) (SubtreeStats, error) {
 	var st SubtreeStats
 	err := s.db.QueryRowContext(ctx, `WITH RECURSIVE sub(id, depth) AS (
-			SELECT ?1, 0
+			SELECT CAST(?1 AS BIGINT), 0
 			UNION ALL
 			SELECT u.id, sub.depth + 1 FROM users u JOIN sub ON u.invited_by = sub.id WHERE u.id > sub.id)
 		SELECT count(*), coalesce(max(depth), 0), count(m.user_id)
@@ -567,7 +568,7 @@ func (s *Staff) PreviewSubtree(ctx context.Context, actorID, userID int64, actio
 		exclude = actorID
 	}
 	err := s.db.QueryRowContext(ctx, subtreeCTE+`, members(id) AS MATERIALIZED (SELECT id FROM sub WHERE id <> ?2),
-		pending(inviter_id) AS MATERIALIZED (SELECT i.inviter_id FROM members CROSS JOIN invitations i INDEXED BY invitations_inviter_idx
+		pending(inviter_id) AS MATERIALIZED (SELECT i.inviter_id FROM members CROSS JOIN `+s.engine.IndexedBy("invitations i", "invitations_inviter_idx")+`
 			WHERE i.inviter_id = members.id AND i.status = 'pending' AND i.expires_at > ?3)
 		SELECT (SELECT count(*) FROM members LEFT JOIN moderation m ON m.user_id = members.id WHERE m.suspended_at IS NULL),
 			(SELECT count(*) FROM pending), (SELECT count(DISTINCT inviter_id) FROM pending)`,
@@ -599,7 +600,7 @@ func (s *Staff) RevokeSubtree(ctx context.Context, actorID, userID int64, reason
 		if err := fillSubtree(ctx, tx, 0, userID); err != nil {
 			return err
 		}
-		if res.InvitationsRevoked, res.UsersChanged, err = revokeSetInvitations(ctx, tx, ch, now, actorID); err != nil {
+		if res.InvitationsRevoked, res.UsersChanged, err = revokeSetInvitations(ctx, s.engine, tx, ch, now, actorID); err != nil {
 			return err
 		}
 		if err := clearSet(ctx, tx); err != nil {
@@ -628,10 +629,10 @@ func (s *Staff) SuspendSubtree(ctx context.Context, actorID, userID int64, reaso
 		if err := fillSubtree(ctx, tx, actorID, userID); err != nil {
 			return err
 		}
-		if res, err = suspendSet(ctx, tx, ch, now, actorID, auditID, reason); err != nil {
+		if res, err = suspendSet(ctx, s.engine, tx, ch, now, actorID, auditID, reason); err != nil {
 			return err
 		}
-		if res.InvitationsRevoked, _, err = revokeSetInvitations(ctx, tx, ch, now, actorID); err != nil {
+		if res.InvitationsRevoked, _, err = revokeSetInvitations(ctx, s.engine, tx, ch, now, actorID); err != nil {
 			return err
 		}
 		if err := clearSet(ctx, tx); err != nil {

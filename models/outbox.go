@@ -46,20 +46,16 @@ const (
 )
 
 const enqueueSQL = `INSERT INTO outbox (kind, to_addr, to_key, subject, text_body, html_body, token_kind, token_ref,
-	next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`
 
 // enqueue adds e to the outbox inside tx.
 func enqueue(ctx context.Context, tx *sql.Tx, ch *change, now time.Time, e Email, tokenKind string, tokenRef int64) (int64, error) {
-	res, err := tx.ExecContext(ctx, enqueueSQL, e.Kind, e.To, EmailKey(e.To), e.Subject, e.Text, e.HTML,
-		tokenKind, tokenRef, unix(now), unix(now))
-	if err != nil {
+	var id int64
+	if err := tx.QueryRowContext(ctx, enqueueSQL, e.Kind, e.To, EmailKey(e.To), e.Subject, e.Text, e.HTML,
+		tokenKind, tokenRef, unix(now), unix(now)).Scan(&id); err != nil {
 		return 0, fmt.Errorf("models: enqueue email: %w", err)
 	}
 	ch.mailed = true
-	id, err := res.LastInsertId()
-	if err != nil {
-		return 0, fmt.Errorf("models: enqueue email: %w", err)
-	}
 	return id, nil
 }
 
@@ -106,9 +102,13 @@ func (o *Outbox) Due(ctx context.Context, limit int) ([]QueuedEmail, error) {
 }
 
 // claimSQL marks an email as being sent, if it is still queued and due (no
-// other pass claimed it since Due read it).
-const claimSQL = `UPDATE outbox SET claimed_at = ?1, next_attempt_at = ?2
-	WHERE id = ?3 AND status = 'queued' AND next_attempt_at <= ?1`
+// other pass claimed it since Due read it). On PostgreSQL a row another
+// process is claiming right now is skipped rather than waited for (its
+// claim would make this transaction fail and run again).
+func claimSQL(e Engine) string {
+	return `UPDATE outbox SET claimed_at = ?1, next_attempt_at = ?2
+	WHERE id = (SELECT id FROM outbox WHERE id = ?3 AND status = 'queued' AND next_attempt_at <= ?1` + e.SkipLocked() + `)`
+}
 
 // MintTokens claims the emails of batch and makes the token each one's link
 // needs, in one transaction, before any of them is sent: a worker that dies
@@ -124,7 +124,7 @@ func (o *Outbox) MintTokens(ctx context.Context, batch []QueuedEmail) ([]MintedE
 		out = out[:0]
 		now := o.now()
 		for _, q := range batch {
-			res, err := tx.ExecContext(ctx, claimSQL, unix(now), unix(now.Add(ClaimLease)), q.ID)
+			res, err := tx.ExecContext(ctx, claimSQL(o.engine), unix(now), unix(now.Add(ClaimLease)), q.ID)
 			if err != nil {
 				return fmt.Errorf("models: claim email: %w", err)
 			}
@@ -174,8 +174,9 @@ func mintToken(ctx context.Context, tx *sql.Tx, now int64, q QueuedEmail) (strin
 	case tokenInvitation:
 		// The invitation's current hash was minted for its latest email,
 		// which is q (the update below requires it).
-		if _, err = tx.ExecContext(ctx, `INSERT OR IGNORE INTO replaced_tokens (token_hash, invitation_id, replaced_at, outbox_id)
-			SELECT token_hash, id, ?, outbox_id FROM invitations WHERE id = ? AND outbox_id = ? AND token_hash IS NOT NULL`,
+		if _, err = tx.ExecContext(ctx, `INSERT INTO replaced_tokens (token_hash, invitation_id, replaced_at, outbox_id)
+			SELECT token_hash, id, CAST(? AS BIGINT), outbox_id FROM invitations WHERE id = ? AND outbox_id = ? AND token_hash IS NOT NULL
+			ON CONFLICT DO NOTHING`,
 			now, q.tokenRef, q.ID); err != nil {
 			return "", false, fmt.Errorf("models: keep earlier token: %w", err)
 		}
@@ -185,8 +186,8 @@ func mintToken(ctx context.Context, tx *sql.Tx, now int64, q QueuedEmail) (strin
 		res, err = tx.ExecContext(ctx, `UPDATE invite_requests SET token_hash = ?
 			WHERE id = ? AND status = 'unconfirmed' AND expires_at > ?`, hash, q.tokenRef, now)
 	case tokenUser:
-		if _, err = tx.ExecContext(ctx, `INSERT OR IGNORE INTO user_token_hashes (token_hash, user_token_id)
-			SELECT token_hash, id FROM user_tokens WHERE id = ? AND token_hash IS NOT NULL`, q.tokenRef); err != nil {
+		if _, err = tx.ExecContext(ctx, `INSERT INTO user_token_hashes (token_hash, user_token_id)
+			SELECT token_hash, id FROM user_tokens WHERE id = ? AND token_hash IS NOT NULL ON CONFLICT DO NOTHING`, q.tokenRef); err != nil {
 			return "", false, fmt.Errorf("models: keep earlier token: %w", err)
 		}
 		res, err = tx.ExecContext(ctx, `UPDATE user_tokens SET token_hash = ?
@@ -211,7 +212,7 @@ func (o *Outbox) ReleaseClaims(ctx context.Context) (int, error) {
 	var n int64
 	err := o.write(ctx, func(ctx context.Context, tx *sql.Tx, ch *change) error {
 		// Queued emails are few; their partial index finds the claimed ones.
-		res, err := tx.ExecContext(ctx, `UPDATE outbox INDEXED BY outbox_due_idx SET claimed_at = NULL, next_attempt_at = ?
+		res, err := tx.ExecContext(ctx, `UPDATE `+o.engine.IndexedBy("outbox", "outbox_due_idx")+` SET claimed_at = NULL, next_attempt_at = ?
 			WHERE status = 'queued' AND claimed_at IS NOT NULL`, unix(o.now()))
 		if err != nil {
 			return fmt.Errorf("models: release claimed emails: %w", err)

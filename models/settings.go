@@ -101,7 +101,7 @@ func (s *Settings) Save(ctx context.Context, actorID int64, st SiteSettings) err
 			return fmt.Errorf("models: save blocked domains: %w", err)
 		}
 		for _, d := range st.BlockedDomains {
-			if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO blocked_domains (domain, created_at) VALUES (?, ?)`, d, unix(now)); err != nil {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO blocked_domains (domain, created_at) VALUES (?, ?) ON CONFLICT DO NOTHING`, d, unix(now)); err != nil {
 				return fmt.Errorf("models: save blocked domains: %w", err)
 			}
 		}

@@ -106,12 +106,16 @@ func unlimitedChange(on bool, allocation int, userID int64) allocationChange {
 // changes nothing the second time. Only the unlimited switch touches
 // the unlimited flag.
 const (
-	topOffSQL       = `UPDATE allocations SET allocated = held + ?1 WHERE unlimited = 0 AND max(allocated - held, 0) < ?1`
-	addToSQL        = `UPDATE allocations SET allocated = allocated + ?1 WHERE unlimited = 0`
+	addToSQL        = `UPDATE allocations SET allocated = allocated + ?1 WHERE unlimited = FALSE`
 	addToEmptySQL   = addToSQL + ` AND allocated <= held`
-	unlimitedOnSQL  = `UPDATE allocations SET unlimited = 1 WHERE unlimited = 0`
-	unlimitedOffSQL = `UPDATE allocations SET unlimited = 0, allocated = ?1 WHERE (unlimited = 1 OR allocated <> ?1)`
+	unlimitedOnSQL  = `UPDATE allocations SET unlimited = TRUE WHERE unlimited = FALSE`
+	unlimitedOffSQL = `UPDATE allocations SET unlimited = FALSE, allocated = ?1 WHERE (unlimited = TRUE OR allocated <> ?1)`
 )
+
+// topOffSQL raises every allocation with fewer than ?1 left to exactly ?1 left.
+func topOffSQL(e Engine) string {
+	return `UPDATE allocations SET allocated = held + ?1 WHERE unlimited = FALSE AND ` + e.Greatest("allocated - held", "0") + ` < ?1`
+}
 
 // apply runs one operation as one set-based statement in one transaction,
 // with its audit row and its allocation_changed event.
@@ -119,7 +123,7 @@ func (s *Staff) apply(ctx context.Context, actorID int64, c allocationChange) (i
 	var q string
 	switch c.action {
 	case ActionTopOff:
-		q = topOffSQL
+		q = topOffSQL(s.engine)
 	case ActionAddTo:
 		q = addToSQL
 		if c.onlyEmpty {
@@ -133,9 +137,12 @@ func (s *Staff) apply(ctx context.Context, actorID int64, c allocationChange) (i
 		return 0, fmt.Errorf("models: unknown allocation action %q", c.action)
 	}
 	args := []any{c.amount}
+	if c.action == ActionUnlimitedOn {
+		args = nil // its statement takes no amount (PostgreSQL refuses an unused parameter)
+	}
 	if c.userID != 0 {
-		q += " AND user_id = ?2"
 		args = append(args, c.userID)
+		q += fmt.Sprintf(" AND user_id = ?%d", len(args))
 	}
 	var changed int
 	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx, ch *change) error {
@@ -173,7 +180,7 @@ func (s *Staff) apply(ctx context.Context, actorID int64, c allocationChange) (i
 // audit writes one row of the audit log inside tx.
 func audit(ctx context.Context, tx *sql.Tx, now time.Time, actorID int64, action string, amount sql.NullInt64, targetID int64, onlyEmpty bool, changed int) error {
 	_, err := tx.ExecContext(ctx, `INSERT INTO audit_log (actor_id, action, amount, target_id, only_empty, users_changed, created_at)
-		VALUES (nullif(?, 0), ?, ?, nullif(?, 0), ?, ?, ?)`, actorID, action, amount, targetID, onlyEmpty, changed, unix(now))
+		VALUES (nullif(CAST(? AS BIGINT), 0), ?, ?, nullif(CAST(? AS BIGINT), 0), ?, ?, ?)`, actorID, action, amount, targetID, onlyEmpty, changed, unix(now))
 	if err != nil {
 		return fmt.Errorf("models: audit: %w", err)
 	}
@@ -305,7 +312,7 @@ func (s *Staff) Stats(ctx context.Context) (Stats, error) {
 	// statistics the planner would pick the status index and read every
 	// pending invitation (80 ms with 200,000 of them).
 	var overdue int
-	if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM `+allOverdue+`
+	if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM `+allOverdue(s.engine)+`
 		WHERE status = 'pending' AND expires_at <= ?`, unix(now)).Scan(&overdue); err != nil {
 		return Stats{}, fmt.Errorf("models: stats: %w", err)
 	}
@@ -590,7 +597,7 @@ func (s *Staff) Invitations(ctx context.Context, f InvitationFilter) ([]Invitati
 		// pending ones through the partial index of pending expiries.
 		queries = []string{
 			`SELECT id FROM invitations WHERE status = 'expired' AND ?1 > 0` + cond + order,
-			`SELECT id FROM invitations INDEXED BY invitations_pending_expiry_idx
+			`SELECT id FROM ` + allOverdue(s.engine) + `
 				WHERE status = 'pending' AND expires_at <= ?1` + cond + order,
 		}
 	default:

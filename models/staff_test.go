@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/beckon-app/beckon/internal/testdb"
 	"github.com/beckon-app/beckon/migrations"
 	"github.com/beckon-app/beckon/models"
 )
@@ -29,7 +30,7 @@ func seedAllocations(t *testing.T, e *env, seeds []seed) map[string]int64 {
 	for _, s := range seeds {
 		u := e.user(s.name+"@example.com", s.name, true)
 		ids[s.name] = u.ID
-		if _, err := e.db.Exec(`UPDATE allocations SET allocated = ?, unlimited = 0 WHERE user_id = ?`, s.allocated+s.held, u.ID); err != nil {
+		if _, err := e.db.Exec(`UPDATE allocations SET allocated = ?, unlimited = FALSE WHERE user_id = ?`, s.allocated+s.held, u.ID); err != nil {
 			t.Fatal(err)
 		}
 		for i := range s.held {
@@ -326,6 +327,9 @@ func TestStatsFollowEveryChange(t *testing.T) {
 	check("a month later")
 
 	// The migration builds the same totals from the invitations alone.
+	if testdb.Postgres() {
+		return // the replay below is of SQLite's migration 0007
+	}
 	if _, err := e.db.Exec(`DROP TABLE invitation_days`); err != nil {
 		t.Fatal(err)
 	}
@@ -376,7 +380,7 @@ func searchUsersDB(t *testing.T, e *env) map[string]string {
 			UNION ALL SELECT 'Az' || i || '@X.com', 'aa' || i FROM seq                         -- far apart under "a"
 			UNION ALL SELECT 'annie' || i || '@example.com', 'zed' || i FROM seq WHERE i <= 30 -- only the address matches
 			UNION ALL SELECT 'kim' || i || '@example.com', 'annette' || i FROM seq WHERE i <= 30 -- only the username matches
-			UNION ALL SELECT 'other' || i || '@example.com', 'other' || i FROM seq WHERE i <= 50)`,
+			UNION ALL SELECT 'other' || i || '@example.com', 'other' || i FROM seq WHERE i <= 50) AS seeded`,
 		`INSERT INTO allocations (user_id) SELECT id FROM users WHERE id NOT IN (SELECT user_id FROM allocations)`,
 	} {
 		if _, err := e.db.Exec(q); err != nil {

@@ -92,6 +92,7 @@ type Store struct {
 	Bulk        *Bulk
 	Webhooks    *Webhooks
 	Links       *Links
+	RateLimits  *RateLimits
 	core        *core
 	Settings    *Settings
 }
@@ -130,6 +131,8 @@ type core struct {
 	// pgWrites counts PostgreSQL writes under way (with queueMu), for Close.
 	engine   Engine
 	pgWrites int
+	// pgSlots bounds the PostgreSQL write transactions under way (pgWriters).
+	pgSlots chan struct{}
 }
 
 // New builds a Store over db, which must already be migrated.
@@ -148,7 +151,8 @@ func New(db *sql.DB, opts Options) *Store {
 	}
 	ev := &Events{}
 	c := &core{db: db, opts: opts, bus: ev, mailQueued: make(chan struct{}, 1),
-		argonSlots: make(chan struct{}, runtime.GOMAXPROCS(0)), engine: EngineOf(db)}
+		argonSlots: make(chan struct{}, runtime.GOMAXPROCS(0)), engine: EngineOf(db),
+		pgSlots: make(chan struct{}, pgWriters)}
 	c.idle = sync.NewCond(&c.queueMu)
 	ev.core = c
 	invs := &Invitations{c}
@@ -166,6 +170,7 @@ func New(db *sql.DB, opts Options) *Store {
 		Links:       &Links{c},
 		core:        c,
 		Settings:    &Settings{c},
+		RateLimits:  &RateLimits{c},
 	}
 }
 

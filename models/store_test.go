@@ -4,13 +4,13 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/beckon-app/beckon/internal/testdb"
 	"github.com/beckon-app/beckon/models"
 )
 
@@ -66,14 +66,7 @@ type env struct {
 
 func newEnv(t testing.TB, tune ...func(*models.Options)) *env {
 	t.Helper()
-	db, err := models.Open(filepath.Join(t.TempDir(), "test.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if _, err := models.Migrate(context.Background(), db); err != nil {
-		t.Fatal(err)
-	}
+	db := testdb.Open(t, "test.db")
 	clk := &clock{now: time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)}
 	opts := models.Options{Now: clk.Now, Composer: composer{}, Argon: models.CheapArgon, DefaultAllocation: 3,
 		InviteRate: 20, RecipientRate: 3}
@@ -183,33 +176,36 @@ func TestExpiredResetTokenIsRefused(t *testing.T) {
 // assertNoRawToken searches every text column of every table for token.
 func assertNoRawToken(t *testing.T, db *sql.DB, token string) {
 	t.Helper()
-	tables, err := db.Query(`SELECT name FROM sqlite_master WHERE type = 'table'`)
+	// Every column of every table, with its type, from the engine's catalog.
+	listing := `SELECT m.name, c.name, c.type FROM sqlite_master m, pragma_table_info(m.name) c WHERE m.type = 'table'`
+	pg := models.EngineOf(db) == models.Postgres
+	if pg {
+		listing = `SELECT table_name, column_name, data_type FROM information_schema.columns WHERE table_schema = 'public'`
+	}
+	rows, err := db.Query(listing)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var names []string
-	for tables.Next() {
-		var n string
-		tables.Scan(&n)
-		names = append(names, n)
-	}
-	tables.Close()
-	searched := 0
-	for _, table := range names {
-		cols, err := db.Query(`SELECT name FROM pragma_table_info(?)`, table)
-		if err != nil {
+	type column struct{ table, name, typ string }
+	var cols []column
+	for rows.Next() {
+		var c column
+		if err := rows.Scan(&c.table, &c.name, &c.typ); err != nil {
 			t.Fatal(err)
 		}
-		var colNames []string
-		for cols.Next() {
-			var c string
-			cols.Scan(&c)
-			colNames = append(colNames, c)
-		}
-		cols.Close()
-		for _, col := range colNames {
+		cols = append(cols, c)
+	}
+	rows.Close()
+	searched := 0
+	for _, c := range cols {
+		table, col := c.table, c.name
+		{
 			var n int
-			q := `SELECT count(*) FROM "` + table + `" WHERE instr(CAST("` + col + `" AS TEXT), ?) > 0`
+			cond := models.EngineOf(db).Contains(`CAST("`+col+`" AS TEXT)`, "?")
+			if pg && c.typ == "bytea" {
+				cond = `position(convert_to(?, 'UTF8') IN "` + col + `") > 0`
+			}
+			q := `SELECT count(*) FROM "` + table + `" WHERE ` + cond
 			if err := db.QueryRow(q, token).Scan(&n); err != nil {
 				t.Fatal(err)
 			}

@@ -152,7 +152,7 @@ func (s *Staff) ExpireAll(ctx context.Context, actorID int64) (int, error) {
 			return fmt.Errorf("models: expire all: %w", err)
 		}
 		before := len(ch.events)
-		if err := endInvitations(ctx, tx, ch, at, StatusExpired, actorID, allOverdue,
+		if err := endInvitations(ctx, tx, ch, at, StatusExpired, actorID, allOverdue(s.engine),
 			"status = 'pending' AND expires_at <= ?", now); err != nil {
 			return err
 		}
@@ -191,6 +191,9 @@ func (m *Invitations) EarnDue(ctx context.Context) (Earned, error) {
 	}
 	err := m.write(ctx, func(ctx context.Context, tx *sql.Tx, ch *change) error {
 		out = Earned{}
+		if ok, err := m.trySweep(ctx, tx, sweepEarned); !ok || err != nil {
+			return err
+		}
 		now := m.now()
 		cutoff := unix(now.Add(-m.opts.EarnAfter))
 		var from int64
@@ -212,14 +215,15 @@ func (m *Invitations) EarnDue(ctx context.Context) (Earned, error) {
 		}
 		amount := m.opts.EarnAmount
 		if _, err := tx.ExecContext(ctx, `INSERT INTO audit_log (actor_id, action, amount, target_id, only_empty, users_changed, created_at)
-			SELECT NULL, ?4, ?3 * count(*), u.invited_by, 0,
-				coalesce((SELECT 1 - a.unlimited FROM allocations a WHERE a.user_id = u.invited_by), 0), ?5`+earnCandidates+`
+			SELECT NULL, CAST(?4 AS TEXT), CAST(?3 AS BIGINT) * count(*), u.invited_by, FALSE,
+				coalesce((SELECT CASE WHEN a.unlimited THEN 0 ELSE 1 END FROM allocations a WHERE a.user_id = u.invited_by), 0),
+				CAST(?5 AS BIGINT)`+earnCandidates+`
 			GROUP BY u.invited_by`, from, cutoff, amount, ActionEarned, unix(now)); err != nil {
 			return fmt.Errorf("models: audit earned invitations: %w", err)
 		}
 		res, err := tx.ExecContext(ctx, `UPDATE allocations SET allocated = allocated + ?3 * d.n
 			FROM (SELECT u.invited_by AS inviter_id, count(*) AS n`+earnCandidates+` GROUP BY u.invited_by) AS d
-			WHERE allocations.user_id = d.inviter_id AND allocations.unlimited = 0`, from, cutoff, amount)
+			WHERE allocations.user_id = d.inviter_id AND allocations.unlimited = FALSE`, from, cutoff, amount)
 		if err != nil {
 			return fmt.Errorf("models: earn invitations: %w", err)
 		}

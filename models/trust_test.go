@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/beckon-app/beckon/internal/testdb"
 	"github.com/beckon-app/beckon/migrations"
 	"github.com/beckon-app/beckon/models"
 )
@@ -19,6 +20,7 @@ import (
 // replaced, ended ones, the dashboard's totals), then migrates the rest:
 // every row, replaced link and total survives, and declined now fits.
 func TestMigration0013KeepsData(t *testing.T) {
+	testdb.SQLiteOnly(t, "replays the SQLite migrations on a file")
 	ctx := context.Background()
 	db, err := models.Open(filepath.Join(t.TempDir(), "old.db"))
 	if err != nil {

@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"strings"
 	"time"
-
-	"github.com/mattn/go-sqlite3"
 )
 
 // Users is the users table group: accounts, sign-in, email confirmation and
@@ -154,11 +152,11 @@ func (m *Users) GetByUsername(ctx context.Context, username string) (User, error
 
 // Any reports whether at least one user exists.
 func (m *Users) Any(ctx context.Context) (bool, error) {
-	var n int
-	if err := m.db.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM users)`).Scan(&n); err != nil {
+	var any bool
+	if err := m.db.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM users)`).Scan(&any); err != nil {
 		return false, fmt.Errorf("models: any user: %w", err)
 	}
-	return n == 1, nil
+	return any, nil
 }
 
 // Create makes an account. Unless nu.Verified, a confirmation email is queued
@@ -192,11 +190,11 @@ func (m *Users) CreateFirst(ctx context.Context, nu NewUser) (User, error) {
 	}
 	var u User
 	err := m.write(ctx, func(ctx context.Context, tx *sql.Tx, ch *change) error {
-		var n int
-		if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM users)`).Scan(&n); err != nil {
+		var any bool
+		if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM users)`).Scan(&any); err != nil {
 			return fmt.Errorf("models: any user: %w", err)
 		}
-		if n == 1 {
+		if any {
 			return ErrSetupDone
 		}
 		var err error
@@ -208,7 +206,7 @@ func (m *Users) CreateFirst(ctx context.Context, nu NewUser) (User, error) {
 
 const (
 	insertUserSQL = `INSERT INTO users (email, email_key, username, name, password_hash, is_staff, is_superuser,
-	email_verified_at, joined_at, invited_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, nullif(?, 0))`
+	email_verified_at, joined_at, invited_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, nullif(CAST(? AS BIGINT), 0)) RETURNING id`
 	insertAllocationSQL = `INSERT INTO allocations (user_id, allocated, unlimited) VALUES (?, ?, ?)`
 )
 
@@ -230,20 +228,15 @@ func insertUser(ctx context.Context, tx *sql.Tx, c *core, ch *change, nu NewUser
 	if allocated < 0 {
 		allocated, unlimited = 0, true
 	}
-	res, err := tx.ExecContext(ctx, insertUserSQL, email, EmailKey(email), NormalizeUsername(nu.Username),
-		strings.TrimSpace(nu.Name), nu.passwordHash, nu.Staff, nu.Superuser, verified, unix(now), invitedBy)
-	if err != nil {
-		var se sqlite3.Error
-		if errors.As(err, &se) && se.ExtendedCode == sqlite3.ErrConstraintUnique {
-			if strings.Contains(se.Error(), "users.email_key") {
-				return User{}, ErrDuplicateEmail
-			}
-			return User{}, ErrDuplicateUsername
-		}
-		return User{}, fmt.Errorf("models: insert user: %w", err)
-	}
-	id, err := res.LastInsertId()
-	if err != nil {
+	var id int64
+	err := tx.QueryRowContext(ctx, insertUserSQL, email, EmailKey(email), NormalizeUsername(nu.Username),
+		strings.TrimSpace(nu.Name), nu.passwordHash, nu.Staff, nu.Superuser, verified, unix(now), invitedBy).Scan(&id)
+	switch {
+	case IsUniqueViolation(err, "users.email_key", "users_email_key_key"):
+		return User{}, ErrDuplicateEmail
+	case IsUniqueViolation(err):
+		return User{}, ErrDuplicateUsername
+	case err != nil:
 		return User{}, fmt.Errorf("models: insert user: %w", err)
 	}
 	if _, err := tx.ExecContext(ctx, insertAllocationSQL, id, allocated, unlimited); err != nil {
@@ -368,7 +361,7 @@ func (m *Users) SetName(ctx context.Context, id int64, name string) error {
 func (m *Users) GrantManageInvites(ctx context.Context, email string) (User, error) {
 	var u User
 	err := m.write(ctx, func(ctx context.Context, tx *sql.Tx, ch *change) error {
-		res, err := tx.ExecContext(ctx, `UPDATE users SET manage_invites = 1 WHERE email_key = ?`, EmailKey(email))
+		res, err := tx.ExecContext(ctx, `UPDATE users SET manage_invites = TRUE WHERE email_key = ?`, EmailKey(email))
 		if err != nil {
 			return fmt.Errorf("models: grant manage_invites: %w", err)
 		}

@@ -84,7 +84,7 @@ func NewWebhookSecret() (secret string, key string) {
 }
 
 const createEndpointSQL = `INSERT INTO webhook_endpoints (url, all_events, secret, created_by, created_at)
-	VALUES (?, ?, ?, nullif(?, 0), ?) RETURNING id`
+	VALUES (?, ?, ?, nullif(CAST(? AS BIGINT), 0), ?) RETURNING id`
 
 // Create adds an endpoint for url (already checked by the caller) that
 // receives events of the given kinds (none: all) and returns it with its

@@ -7,11 +7,11 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/beckon-app/beckon/internal/testdb"
 	"github.com/beckon-app/beckon/models"
 	"github.com/beckon-app/beckon/webhooks"
 )
@@ -87,14 +87,7 @@ type fixture struct {
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
-	db, err := models.Open(filepath.Join(t.TempDir(), "hooks.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if _, err := models.Migrate(context.Background(), db); err != nil {
-		t.Fatal(err)
-	}
+	db := testdb.Open(t, "hooks.db")
 	f := &fixture{now: time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)}
 	f.store = models.New(db, models.Options{Now: func() time.Time { return f.now }, Argon: models.CheapArgon})
 	t.Cleanup(func() { f.store.Close() })

@@ -10,14 +10,27 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/beckon-app/beckon/internal/testdb"
 	"github.com/beckon-app/beckon/models"
 )
 
 // seedDB makes a database with three members: ann (2 allocated, 1 held),
-// bob (0 allocated) and cid (unlimited), and returns its path.
+// bob (0 allocated) and cid (unlimited), on the run's engine, and returns
+// what BECKON_DB takes.
 func seedDB(t *testing.T) string {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "beckon.db")
+	return seedAt(t, testdb.DSN(t, "beckon.db"))
+}
+
+// seedSQLite is seedDB on a SQLite file, for the commands that read one
+// (backup, db copy).
+func seedSQLite(t *testing.T) string {
+	t.Helper()
+	return seedAt(t, filepath.Join(t.TempDir(), "beckon.db"))
+}
+
+func seedAt(t *testing.T, path string) string {
+	t.Helper()
 	ctx := context.Background()
 	db, err := models.Open(path)
 	if err != nil {

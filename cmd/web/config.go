@@ -49,7 +49,7 @@ type setting struct {
 
 var settings = []setting{
 	{"BECKON_ADDR", "addr", ":8080", "address to listen on"},
-	{"BECKON_DB", "db", "./data/beckon.db", "SQLite database file (its folder is created)"},
+	{"BECKON_DB", "db", "./data/beckon.db", "SQLite database file (its folder is created), or postgres://user:password@host:5432/dbname?sslmode=... for PostgreSQL 15+"},
 	{"BECKON_BASE_URL", "base-url", "http://localhost:8080", "public URL of the site, for links in emails; https makes cookies Secure"},
 	{"BECKON_SITE_NAME", "site-name", "Beckon", "the site's name"},
 	{"BECKON_SIGNUP", "signup", "invite-only", "who may sign up: invite-only or open"},
@@ -97,7 +97,7 @@ func parseConfig(name string, args []string, getenv func(string) string, stderr 
 	}
 	c.DB = get("BECKON_DB")
 	if c.DB == "" {
-		bad("BECKON_DB", "must name a file")
+		bad("BECKON_DB", "must name a SQLite file or a postgres:// URL")
 	}
 	c.BaseURL = strings.TrimRight(get("BECKON_BASE_URL"), "/")
 	if u, err := url.Parse(c.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {

@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/beckon-app/beckon/internal/testdb"
 	"github.com/beckon-app/beckon/mail/mailtest"
 	"github.com/beckon-app/beckon/models"
 )
@@ -28,6 +29,7 @@ import (
 // was delivered (before or after the crash) opens its page, and the
 // allocations agree with the invitations.
 func TestKilledServerKeepsEveryInvitationAndLink(t *testing.T) {
+	testdb.SQLiteOnly(t, "kills the server over a SQLite file and reads the file")
 	if testing.Short() {
 		t.Skip("builds and kills the real binary")
 	}

@@ -190,6 +190,13 @@ func copyDatabase(ctx context.Context, src, dst *sql.DB) ([]tableCount, error) {
 	}
 	defer tx.Rollback()
 	for _, t := range tables {
+		if seededByMigrations[t] {
+			// Its rows are the migrations' defaults: the source's replace them.
+			if _, err := tx.ExecContext(ctx, `DELETE FROM `+quoteIdent(t)); err != nil {
+				return nil, fmt.Errorf("db copy: %s: %w", t, err)
+			}
+			continue
+		}
 		var has bool
 		if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM `+quoteIdent(t)+`)`).Scan(&has); err != nil {
 			return nil, fmt.Errorf("db copy: check %s: %w", t, err)
@@ -227,6 +234,11 @@ func copyDatabase(ctx context.Context, src, dst *sql.DB) ([]tableCount, error) {
 	}
 	return counts, nil
 }
+
+// seededByMigrations are the tables whose rows a fresh database gets from
+// its migrations (the one row of site settings), so that an empty database
+// has rows there.
+var seededByMigrations = map[string]bool{"site_settings": true}
 
 // sqliteTables lists src's tables but SQLite's own and schema_migrations.
 func sqliteTables(ctx context.Context, db *sql.DB) ([]string, error) {

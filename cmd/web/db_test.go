@@ -35,7 +35,7 @@ func TestVersion(t *testing.T) {
 func TestBackup(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	src := seedDB(t)
+	src := seedSQLite(t)
 	getenv := env("BECKON_DB", src)
 	file := filepath.Join(dir, "copy.db")
 	var out bytes.Buffer
@@ -70,7 +70,7 @@ func TestBackup(t *testing.T) {
 }
 
 func TestDBCopyRefusesBadArguments(t *testing.T) {
-	src := seedDB(t)
+	src := seedSQLite(t)
 	for _, tc := range []struct {
 		args []string
 		db   string
@@ -93,7 +93,7 @@ func TestDBCopyRefusesBadArguments(t *testing.T) {
 
 func TestDBCopyToPostgres(t *testing.T) {
 	ctx := context.Background()
-	src := seedDB(t)
+	src := seedSQLite(t)
 	// A live session, as sqlite3store writes it (expiry a Julian day).
 	lite, err := models.Open(src)
 	if err != nil {

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/beckon-app/beckon/internal/testdb"
 	"github.com/beckon-app/beckon/mail"
 	"github.com/beckon-app/beckon/models"
 )
@@ -24,8 +25,16 @@ func env(vars ...string) func(string) string {
 	for i := 0; i+1 < len(vars); i += 2 {
 		m[vars[i]] = vars[i+1]
 	}
+	// PostgreSQL has no folder for the key file: the tests' database
+	// (testdb) is given a secret unless the test says which.
+	if _, set := m["BECKON_SECRET"]; !set && models.IsPostgresURL(m["BECKON_DB"]) {
+		m["BECKON_SECRET"] = testSecret
+	}
 	return func(k string) string { return m[k] }
 }
+
+// testSecret is the BECKON_SECRET of the tests on PostgreSQL.
+const testSecret = "test-secret-test-secret-test-secret-0123"
 
 func TestBadConfigurationIsAUsageError(t *testing.T) {
 	for _, tc := range []struct {
@@ -73,7 +82,7 @@ func TestBadConfigurationIsAUsageError(t *testing.T) {
 }
 
 func TestCreateUserAndGrant(t *testing.T) {
-	db := filepath.Join(t.TempDir(), "beckon.db")
+	db := testdb.DSN(t, "beckon.db")
 	getenv := env("BECKON_DB", db)
 	ctx := context.Background()
 	var out bytes.Buffer
@@ -142,7 +151,7 @@ func TestServePrintsSetupURLAndShutsDownGracefully(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var stdout, stderr syncBuffer
-	getenv := env("BECKON_DB", filepath.Join(t.TempDir(), "data", "beckon.db"), "BECKON_ADDR", "127.0.0.1:0",
+	getenv := env("BECKON_DB", testdb.DSN(t, filepath.Join("data", "beckon.db")), "BECKON_ADDR", "127.0.0.1:0",
 		"BECKON_BASE_URL", "http://beckon.test")
 	done := make(chan error, 1)
 	go func() { done <- run(ctx, nil, getenv, nil, &stdout, &stderr) }()
@@ -189,7 +198,7 @@ func TestServePrintsSetupURLAndShutsDownGracefully(t *testing.T) {
 }
 
 func TestTokenCreate(t *testing.T) {
-	db := filepath.Join(t.TempDir(), "beckon.db")
+	db := testdb.DSN(t, "beckon.db")
 	getenv := env("BECKON_DB", db)
 	ctx := context.Background()
 	if err := run(ctx, []string{"createuser", "--email", "ops@example.com", "--username", "ops"}, getenv,
@@ -214,7 +223,7 @@ func TestTokenCreate(t *testing.T) {
 
 func TestSweepRunsEveryPeriodicJob(t *testing.T) {
 	ctx := context.Background()
-	dbPath := filepath.Join(t.TempDir(), "beckon.db")
+	dbPath := testdb.DSN(t, "beckon.db")
 	db, err := models.Open(dbPath)
 	if err != nil {
 		t.Fatal(err)

@@ -51,11 +51,15 @@ func serve(ctx context.Context, env *environment, name string, args []string) er
 	deliverer := mail.NewDeliverer(app.store.Outbox, sender, logger, mail.DelivererOptions{})
 	// One process owns a SQLite file, so whatever emails are claimed were
 	// claimed by a server that died while sending them: send them again now
-	// (their links stay valid) rather than when their claim runs out.
-	if n, err := app.store.Outbox.ReleaseClaims(ctx); err != nil {
-		return fmt.Errorf("release claimed emails: %w", err)
-	} else if n > 0 {
-		logger.Warn("emails claimed by a previous run are sent again", "count", n)
+	// (their links stay valid) rather than when their claim runs out. On
+	// PostgreSQL other servers may be sending the claimed ones right now:
+	// those wait for their claim to run out.
+	if models.EngineOf(app.db) == models.SQLite {
+		if n, err := app.store.Outbox.ReleaseClaims(ctx); err != nil {
+			return fmt.Errorf("release claimed emails: %w", err)
+		} else if n > 0 {
+			logger.Warn("emails claimed by a previous run are sent again", "count", n)
+		}
 	}
 
 	store := newSessionStore(app.db)
@@ -190,6 +194,10 @@ func sweep(ctx context.Context, store *models.Store) (sweepResult, error) {
 	}
 	if res.Earned, err = store.Invitations.EarnDue(ctx); err != nil {
 		errs = append(errs, fmt.Errorf("earned invitations: %w", err))
+	}
+	// Attempts older than any rate limit's window.
+	if _, err = store.RateLimits.Sweep(ctx, 24*time.Hour); err != nil {
+		errs = append(errs, fmt.Errorf("rate limits: %w", err))
 	}
 	return res, errors.Join(errs...)
 }

@@ -3,16 +3,16 @@ package main
 import (
 	"context"
 	"io"
-	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/beckon-app/beckon/internal/testdb"
 	"github.com/beckon-app/beckon/mail"
 	"github.com/beckon-app/beckon/models"
 )
 
 func TestTokenCreateRefusesAnUnverifiedAccount(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "beckon.db")
+	path := testdb.DSN(t, "beckon.db")
 	ctx := context.Background()
 	db, err := models.Open(path)
 	if err != nil {

@@ -94,9 +94,16 @@ func create(t testing.TB, base, from string) string {
 		t.Fatalf("pgtest: create database: %v", err)
 	}
 	t.Cleanup(func() {
-		if _, err := admin.ExecContext(context.Background(), fmt.Sprintf(`DROP DATABASE IF EXISTS %s WITH (FORCE)`, name)); err != nil {
-			t.Errorf("pgtest: drop database %s: %v", name, err)
+		// FORCE cannot end an autovacuum worker (the superuser's) that
+		// happens to be on the database: it is gone a moment later.
+		var err error
+		for range 20 {
+			if _, err = admin.ExecContext(context.Background(), fmt.Sprintf(`DROP DATABASE IF EXISTS %s WITH (FORCE)`, name)); err == nil {
+				return
+			}
+			time.Sleep(100 * time.Millisecond)
 		}
+		t.Errorf("pgtest: drop database %s: %v", name, err)
 	})
 	return withDatabase(base, name)
 }
