@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bytes"
 	"crypto/rand"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -24,9 +26,11 @@ func isPostgresURL(db string) bool {
 }
 
 // linkSecret is the secret that keys shareable links: BECKON_SECRET, or the
-// 32 random bytes of the key file beside the SQLite database, made (0600)
-// the first time. It is kept outside the database so that a copy of the
-// database alone opens no link.
+// key file beside the SQLite database, made (0600) the first time. It is
+// kept outside the database so that a copy of the database alone opens no
+// link. The file holds 32 random bytes written as base64url text, which is
+// itself a valid BECKON_SECRET: a site that moves to PostgreSQL sets
+// BECKON_SECRET to the file's content and its links keep working.
 func linkSecret(cfg config) ([]byte, error) {
 	if cfg.Secret != "" {
 		return []byte(cfg.Secret), nil
@@ -42,10 +46,19 @@ func linkSecret(cfg config) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read key file %s: %w", path, err)
 	}
-	if len(key) != 32 {
-		return nil, fmt.Errorf("key file %s holds %d bytes, not 32: restore it from a backup, or delete it to make a new one (every shareable link then stops working)", path, len(key))
+	return readKey(path, key)
+}
+
+// keyTextLength is the length of 32 bytes in base64url without padding.
+const keyTextLength = 43
+
+// readKey checks a key file's content and returns the secret it holds.
+func readKey(path string, content []byte) ([]byte, error) {
+	text := bytes.TrimSpace(content)
+	if _, err := base64.RawURLEncoding.DecodeString(string(text)); err == nil && len(text) == keyTextLength {
+		return text, nil
 	}
-	return key, nil
+	return nil, fmt.Errorf("key file %s is damaged: restore it from a backup, or delete it to make a new one (every shareable link then stops working)", path)
 }
 
 // createKeyFile writes 32 random bytes to path, which must not exist: two
@@ -54,20 +67,21 @@ func createKeyFile(path string) ([]byte, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return nil, fmt.Errorf("create folder for the key file: %w", err)
 	}
-	key := make([]byte, 32)
-	rand.Read(key) // never fails: crypto/rand panics rather than return an error
+	raw := make([]byte, 32)
+	rand.Read(raw) // never fails: crypto/rand panics rather than return an error
+	key := []byte(base64.RawURLEncoding.EncodeToString(raw))
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if errors.Is(err, fs.ErrExist) {
 		theirs, err := os.ReadFile(path)
-		if err != nil || len(theirs) != 32 {
+		if err != nil {
 			return nil, fmt.Errorf("key file %s: made by another process but not readable", path)
 		}
-		return theirs, nil
+		return readKey(path, theirs)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("create key file: %w", err)
 	}
-	if _, err := f.Write(key); err != nil {
+	if _, err := f.Write(append(key, '\n')); err != nil {
 		f.Close()
 		os.Remove(path)
 		return nil, fmt.Errorf("write key file: %w", err)

@@ -22,8 +22,18 @@ func TestKeyFileIsCreatedOnceAndReused(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if info.Mode().Perm() != 0o600 || info.Size() != 32 || len(first) != 32 {
-		t.Errorf("key file %v, %d bytes; want 0600 and 32", info.Mode().Perm(), info.Size())
+	if info.Mode().Perm() != 0o600 || len(first) != 43 {
+		t.Errorf("key file %v, a secret of %d characters; want 0600 and 43", info.Mode().Perm(), len(first))
+	}
+	// The file's content is a valid BECKON_SECRET that keys links the same,
+	// so a site moving to PostgreSQL keeps its links.
+	content, _ := os.ReadFile(filepath.Join(dir, "beckon.key"))
+	c, _, err := parseConfig("serve", nil, env("BECKON_SECRET", strings.TrimSpace(string(content))), io.Discard)
+	if err != nil {
+		t.Fatalf("the key file's content as BECKON_SECRET: %v", err)
+	}
+	if asEnv, err := linkSecret(config{DB: "postgres://beckon@localhost/beckon", Secret: c.Secret}); err != nil || !bytes.Equal(asEnv, first) {
+		t.Errorf("the key file's content as BECKON_SECRET gives another secret (%v)", err)
 	}
 	again, err := linkSecret(cfg)
 	if err != nil || !bytes.Equal(first, again) {
