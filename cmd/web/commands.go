@@ -279,54 +279,53 @@ func memberByEmail(ctx context.Context, a *app, email string) (models.User, erro
 // everywhere and cannot sign in; their API tokens and pending invitations
 // are revoked (the invitations given back).
 func suspendCmd(ctx context.Context, env *environment, name string, args []string) error {
-	const usage = "usage: beckon suspend EMAIL --reason REASON"
-	fs := newFlags(env, name)
-	reason := fs.String("reason", "", "why (required; written to the audit log)")
-	email, err := emailAndFlags(fs, args, usage)
-	if err != nil {
-		return err
-	}
-	r := models.TrimReason(*reason)
-	var v models.Validator
-	models.CheckReason(&v, "reason", r, true)
-	if !v.Valid() {
-		return usageError{fmt.Errorf("--reason: %s", v.Errors["reason"])}
-	}
-	a, err := openFromEnv(ctx, env)
-	if err != nil {
-		return err
-	}
-	defer a.close()
-	u, err := memberByEmail(ctx, a, email)
-	if err != nil {
-		return err
-	}
-	res, err := a.store.Staff.Suspend(ctx, 0, u.ID, r)
-	if err != nil {
-		return err
-	}
-	if res.UsersChanged == 0 {
-		fmt.Fprintf(env.stdout, "@%s <%s> was already suspended; nothing changed\n", u.Username, u.Email)
-		return nil
-	}
-	fmt.Fprintf(env.stdout, "suspended @%s <%s>: revoked %s and %s\n", u.Username, u.Email,
-		plural(res.InvitationsRevoked, "pending invitation", "pending invitations"), plural(res.TokensRevoked, "API token", "API tokens"))
-	return nil
+	return moderationCmd(ctx, env, name, args, "usage: beckon suspend EMAIL --reason REASON", true,
+		func(a *app, u models.User, reason string) (string, error) {
+			res, err := a.store.Staff.Suspend(ctx, 0, u.ID, reason)
+			switch {
+			case err != nil:
+				return "", err
+			case res.UsersChanged == 0:
+				return fmt.Sprintf("@%s <%s> was already suspended; nothing changed", u.Username, u.Email), nil
+			}
+			return fmt.Sprintf("suspended @%s <%s>: revoked %s and %s", u.Username, u.Email,
+				plural(res.InvitationsRevoked, "pending invitation", "pending invitations"), plural(res.TokensRevoked, "API token", "API tokens")), nil
+		})
 }
 
 // unsuspendCmd handles "unsuspend EMAIL [--reason R]": the member can sign
 // in again; nothing the suspension revoked comes back.
 func unsuspendCmd(ctx context.Context, env *environment, name string, args []string) error {
-	const usage = "usage: beckon unsuspend EMAIL [--reason REASON]"
+	return moderationCmd(ctx, env, name, args, "usage: beckon unsuspend EMAIL [--reason REASON]", false,
+		func(a *app, u models.User, reason string) (string, error) {
+			res, err := a.store.Staff.Unsuspend(ctx, 0, u.ID, reason)
+			switch {
+			case err != nil:
+				return "", err
+			case res.UsersChanged == 0:
+				return fmt.Sprintf("@%s <%s> was not suspended; nothing changed", u.Username, u.Email), nil
+			}
+			return fmt.Sprintf("unsuspended @%s <%s>: they can sign in again", u.Username, u.Email), nil
+		})
+}
+
+// moderationCmd reads "EMAIL [--reason R]" (the reason required or not),
+// opens the database, finds the member and prints the line act returns.
+func moderationCmd(ctx context.Context, env *environment, name string, args []string, usage string, required bool,
+	act func(a *app, u models.User, reason string) (string, error)) error {
 	fs := newFlags(env, name)
-	reason := fs.String("reason", "", "why (optional; written to the audit log)")
+	help := "why (optional; written to the audit log)"
+	if required {
+		help = "why (required; written to the audit log)"
+	}
+	reason := fs.String("reason", "", help)
 	email, err := emailAndFlags(fs, args, usage)
 	if err != nil {
 		return err
 	}
 	r := models.TrimReason(*reason)
 	var v models.Validator
-	models.CheckReason(&v, "reason", r, false)
+	models.CheckReason(&v, "reason", r, required)
 	if !v.Valid() {
 		return usageError{fmt.Errorf("--reason: %s", v.Errors["reason"])}
 	}
@@ -339,14 +338,10 @@ func unsuspendCmd(ctx context.Context, env *environment, name string, args []str
 	if err != nil {
 		return err
 	}
-	res, err := a.store.Staff.Unsuspend(ctx, 0, u.ID, r)
+	line, err := act(a, u, r)
 	if err != nil {
 		return err
 	}
-	if res.UsersChanged == 0 {
-		fmt.Fprintf(env.stdout, "@%s <%s> was not suspended; nothing changed\n", u.Username, u.Email)
-		return nil
-	}
-	fmt.Fprintf(env.stdout, "unsuspended @%s <%s>: they can sign in again\n", u.Username, u.Email)
+	fmt.Fprintln(env.stdout, line)
 	return nil
 }
