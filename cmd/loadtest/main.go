@@ -1,14 +1,21 @@
 // Command loadtest measures the real server on loopback: it builds Beckon's
-// handler exactly as "beckon serve" does, over a temporary SQLite file, with
-// the mail worker running, listens on 127.0.0.1, and drives it with many
-// concurrent HTTP clients for a fixed time per scenario. It prints requests
-// per second, latency percentiles and the process's resident memory.
+// handler exactly as "beckon serve" does, over a temporary SQLite file (or,
+// with -db, a fresh database on a PostgreSQL server), with the mail worker
+// running, listens on 127.0.0.1, and drives it with many concurrent HTTP
+// clients for a fixed time per scenario. It prints requests per second,
+// latency percentiles and the process's resident memory.
 //
-//	go run ./cmd/loadtest [-duration 10s] [-conns 32]
+// With -instances N (PostgreSQL only) it starts N servers over the one
+// database, each with its own connection pool, store, writer and mail
+// worker, as N "beckon serve" processes would have, and spreads the
+// clients' requests over them in turn.
+//
+//	go run ./cmd/loadtest [-duration 10s] [-conns 32] [-db postgres://…] [-instances 2]
 package main
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"flag"
 	"fmt"
@@ -27,7 +34,9 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/alexedwards/scs/postgresstore"
 	"github.com/alexedwards/scs/sqlite3store"
+	"github.com/alexedwards/scs/v2"
 
 	"github.com/beckon-app/beckon/handlers"
 	"github.com/beckon-app/beckon/mail"
@@ -53,6 +62,8 @@ func run(args []string, out io.Writer) error {
 	conns := fs.Int("conns", 32, "concurrent connections")
 	profile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	only := fs.String("only", "", "run only the scenarios whose name contains this")
+	pgURL := fs.String("db", "", "a PostgreSQL server's URL (its role may create databases): run on a fresh database there instead of SQLite")
+	instances := fs.Int("instances", 1, "servers over the one database (PostgreSQL only), requests spread over them")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -76,13 +87,25 @@ func run(args []string, out io.Writer) error {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	srv, err := start(ctx, filepath.Join(dir, "beckon.db"))
+	dsn, engine := filepath.Join(dir, "beckon.db"), "SQLite"
+	if *pgURL != "" {
+		fresh, drop, err := freshPostgres(ctx, *pgURL)
+		if err != nil {
+			return err
+		}
+		defer drop()
+		dsn, engine = fresh, "PostgreSQL"
+	} else if *instances != 1 {
+		return errors.New("-instances needs -db: one process owns a SQLite file")
+	}
+	srv, err := start(ctx, dsn, max(*instances, 1))
 	if err != nil {
 		return err
 	}
 	defer srv.close()
 
-	fmt.Fprintf(out, "Beckon load run: %d connections, %s per scenario, GOMAXPROCS from %d CPUs\n\n", *conns, *duration, numCPU())
+	fmt.Fprintf(out, "Beckon load run on %s, %d server(s): %d connections, %s per scenario, GOMAXPROCS from %d CPUs\n\n",
+		engine, len(srv.urls), *conns, *duration, numCPU())
 	fmt.Fprintf(out, "%-40s %9s %7s %9s %8s %8s %9s\n", "scenario", "requests", "errors", "req/s", "p50", "p99", "RSS")
 
 	// Scenario 1: POST /invitations by signed-in members (htmx), each with
@@ -109,7 +132,7 @@ func postScenario(ctx context.Context, srv *server, duration time.Duration, conn
 	r := drive(duration, inviters, func(c *http.Client, i int) (*http.Request, int) {
 		n := seq.Add(1)
 		form := url.Values{"email": {fmt.Sprintf("friend%d@example.com", n)}, "note": {"Come and join us"}}
-		req, _ := http.NewRequest(http.MethodPost, srv.url+"/invitations", strings.NewReader(form.Encode()))
+		req, _ := http.NewRequest(http.MethodPost, srv.next()+"/invitations", strings.NewReader(form.Encode()))
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 		req.Header.Set("Sec-Fetch-Site", "same-origin")
 		req.Header.Set("HX-Request", "true")
@@ -141,34 +164,68 @@ func panelScenario(ctx context.Context, srv *server, duration time.Duration, con
 		clients[i] = readers[0] // one member, many tabs
 	}
 	r := drive(duration, clients, func(c *http.Client, i int) (*http.Request, int) {
-		req, _ := http.NewRequest(http.MethodGet, srv.url+"/", nil)
+		req, _ := http.NewRequest(http.MethodGet, srv.next()+"/", nil)
 		return req, http.StatusOK
 	})
 	r.print(out, "GET / (member with 1,000 invitations)")
 	return nil
 }
 
-// server is Beckon's handler on a loopback listener.
+// server is Beckon's handler on one or more loopback listeners, each an
+// instance with its own pool, store, writer and mail worker over one
+// database.
 type server struct {
-	url    string
+	urls  []string
+	turn  atomic.Uint64
+	store *models.Store // the first instance's, for seeding and checks
+	insts []*instance
+}
+
+type instance struct {
+	db     *sql.DB
 	store  *models.Store
 	http   *http.Server
 	stopBG context.CancelFunc
 	wg     sync.WaitGroup
 }
 
-func start(ctx context.Context, path string) (*server, error) {
-	db, err := models.Open(path)
-	if err != nil {
-		return nil, err
+// next is the base URL of the instance whose turn it is.
+func (s *server) next() string { return s.urls[int(s.turn.Add(1)%uint64(len(s.urls)))] }
+
+// url is the first instance's, for signing in: sessions are shared.
+func (s *server) url() string { return s.urls[0] }
+
+func start(ctx context.Context, dsn string, n int) (*server, error) {
+	s := &server{}
+	for i := range n {
+		inst, base, err := startInstance(ctx, dsn, i == 0)
+		if err != nil {
+			s.close()
+			return nil, err
+		}
+		s.insts = append(s.insts, inst)
+		s.urls = append(s.urls, base)
 	}
-	if _, err := models.Migrate(ctx, db); err != nil {
-		return nil, err
+	s.store = s.insts[0].store
+	return s, nil
+}
+
+func startInstance(ctx context.Context, dsn string, migrate bool) (*instance, string, error) {
+	db, err := models.Open(dsn)
+	if err != nil {
+		return nil, "", err
+	}
+	if migrate {
+		if _, err := models.Migrate(ctx, db); err != nil {
+			db.Close()
+			return nil, "", err
+		}
 	}
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return nil, err
+		db.Close()
+		return nil, "", err
 	}
 	base := "http://" + ln.Addr().String()
 	store := models.New(db, models.Options{
@@ -177,27 +234,63 @@ func start(ctx context.Context, path string) (*server, error) {
 		InviteExpiry:      168 * time.Hour,
 		Argon:             models.CheapArgon, // sign-in is not what is measured
 	})
-	sessions := handlers.NewSessionManager(handlers.HashedSessionStore(sqlite3store.NewWithCleanupInterval(db, 0)), false)
+	var sessionStore scs.Store = sqlite3store.NewWithCleanupInterval(db, 0)
+	if models.EngineOf(db) == models.Postgres {
+		sessionStore = postgresstore.NewWithCleanupInterval(db, 0)
+	}
+	sessions := handlers.NewSessionManager(handlers.HashedSessionStore(sessionStore), false)
 	h := handlers.New(logger, store, sessions, handlers.Config{
 		SiteName: "Beckon", BaseURL: base, LoginPerIP: 1 << 20, LoginPerAccount: 1 << 20,
 	})
 	bg, stopBG := context.WithCancel(ctx)
-	s := &server{url: base, store: store, http: &http.Server{Handler: h.Routes(), ReadHeaderTimeout: 5 * time.Second}, stopBG: stopBG}
+	inst := &instance{db: db, store: store, http: &http.Server{Handler: h.Routes(), ReadHeaderTimeout: 5 * time.Second}, stopBG: stopBG}
 	deliverer := mail.NewDeliverer(store.Outbox, discard{}, logger, mail.DelivererOptions{})
-	s.wg.Go(func() { deliverer.Run(bg, time.Second) })
-	s.wg.Go(func() {
-		if err := s.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+	inst.wg.Go(func() { deliverer.Run(bg, time.Second) })
+	inst.wg.Go(func() {
+		if err := inst.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			fmt.Fprintln(os.Stderr, "serve:", err)
 		}
 	})
-	return s, nil
+	return inst, base, nil
 }
 
 func (s *server) close() {
-	s.http.Shutdown(context.Background())
-	s.stopBG()
-	s.wg.Wait()
-	s.store.DB.Close()
+	for _, inst := range s.insts {
+		inst.http.Shutdown(context.Background())
+		inst.stopBG()
+		inst.wg.Wait()
+		inst.store.Close()
+		inst.db.Close()
+	}
+}
+
+// freshPostgres makes an empty database on the server at serverURL for one
+// run and returns its URL and a function that drops it.
+func freshPostgres(ctx context.Context, serverURL string) (string, func(), error) {
+	admin, err := models.Open(serverURL)
+	if err != nil {
+		return "", nil, err
+	}
+	name := fmt.Sprintf("beckon_load_%d", os.Getpid())
+	if _, err := admin.ExecContext(ctx, "DROP DATABASE IF EXISTS "+name); err != nil {
+		admin.Close()
+		return "", nil, err
+	}
+	if _, err := admin.ExecContext(ctx, "CREATE DATABASE "+name); err != nil {
+		admin.Close()
+		return "", nil, fmt.Errorf("create the load database: %w", err)
+	}
+	u, err := url.Parse(serverURL)
+	if err != nil {
+		admin.Close()
+		return "", nil, err
+	}
+	u.Path = "/" + name
+	drop := func() {
+		admin.ExecContext(context.Background(), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
+		admin.Close()
+	}
+	return u.String(), drop, nil
 }
 
 // members creates n verified members and returns a client signed in as each.
@@ -213,7 +306,7 @@ func (s *server) members(ctx context.Context, prefix string, n int) ([]*http.Cli
 		// client, so that the run measures requests, not TCP handshakes.
 		c := &http.Client{Jar: jar, Transport: &http.Transport{MaxIdleConnsPerHost: 64},
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-		res, err := c.PostForm(s.url+"/login", url.Values{"login": {name}, "password": {"load test password"}})
+		res, err := c.PostForm(s.url()+"/login", url.Values{"login": {name}, "password": {"load test password"}})
 		if err != nil {
 			return nil, err
 		}
