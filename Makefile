@@ -36,9 +36,15 @@ test: ## vet, then every test on SQLite and again on PostgreSQL (set BECKON_TEST
 		echo "skipped: the suite on PostgreSQL (set BECKON_TEST_POSTGRES_URL to a server whose role may create databases)"; \
 	fi
 
-bench: ## Go benchmarks, then the load run against the real server (figures: docs/performance.md)
+# PERF is the folder of compare.sh, gobase and the load tool (issue 15).
+PERF ?= ../shared/perf
+
+bench: ## Go benchmarks, the load run, then compare.sh beside gobase when present (figures: docs/performance.md)
 	$(GO) test -run='^$$' -bench=. -benchmem -count=1 -timeout 30m ./...
 	@if [ -d cmd/loadtest ]; then $(GO) run ./cmd/loadtest; fi
+	@# Beckon beside a bare Go server (issue 15): ratios are read within one run only.
+	@if [ -x $(PERF)/compare.sh ]; then $(PERF)/compare.sh . 3 15s; \
+	else echo "bench: $(PERF)/compare.sh not found beside the checkout: skipping the comparison with gobase (PERF=dir to point at it)"; fi
 
 generate: ## regenerate the templ components (*_templ.go, committed)
 	$(GO) tool templ generate
