@@ -28,10 +28,14 @@ func (h *Handler) renderPanel(w http.ResponseWriter, r *http.Request, status int
 		return
 	}
 	if form.Closed == "" {
-		st, err := h.store.Staff.Standing(r.Context(), u.ID)
-		if err != nil {
-			h.serverError(w, r, err)
-			return
+		// loadUser read the standing with the user, in this request.
+		st, ok := currentStanding(r)
+		if cu, _ := currentUser(r); !ok || cu.ID != u.ID {
+			var err error
+			if st, err = h.store.Staff.Standing(r.Context(), u.ID); err != nil {
+				h.serverError(w, r, err)
+				return
+			}
 		}
 		if st.InvitingOff {
 			form.Closed = models.InvitingOffMessage(st.InvitingOffReason)

@@ -128,6 +128,15 @@ func currentUser(r *http.Request) (models.User, bool) {
 	return u, ok
 }
 
+type standingKey struct{}
+
+// currentStanding returns the moderation standing of r's signed-in user as
+// loadUser read it with the user, if any.
+func currentStanding(r *http.Request) (models.Standing, bool) {
+	st, ok := r.Context().Value(standingKey{}).(models.Standing)
+	return st, ok
+}
+
 // loadUser puts the signed-in user, if any, into the request context. A
 // session signed in before the account's credentials last changed (its
 // epoch is older than the user's) is signed out here: that is how a password
@@ -139,7 +148,9 @@ func (h *Handler) loadUser(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		u, err := h.store.Users.Get(r.Context(), id)
+		// The user and their moderation standing in one read: the
+		// suspension check below and the invite panel both use it.
+		u, st, err := h.store.Users.GetWithStanding(r.Context(), id)
 		if errors.Is(err, models.ErrNoRecord) {
 			// The account is gone: forget it.
 			h.signOut(r)
@@ -158,15 +169,13 @@ func (h *Handler) loadUser(next http.Handler) http.Handler {
 		}
 		// A suspension ends every session of the member at once: the next
 		// request of any browser they left signed in is signed out.
-		if suspended, err := h.store.Staff.Suspended(r.Context(), id); err != nil {
-			h.serverError(w, r, err)
-			return
-		} else if suspended {
+		if st.Suspended {
 			h.signOut(r)
 			next.ServeHTTP(w, r)
 			return
 		}
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), userKey{}, u)))
+		ctx := context.WithValue(r.Context(), userKey{}, u)
+		next.ServeHTTP(w, r.WithContext(context.WithValue(ctx, standingKey{}, st)))
 	})
 }
 

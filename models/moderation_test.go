@@ -391,3 +391,39 @@ func TestSubtreeActionsReachWebhooksAndTheFeed(t *testing.T) {
 		t.Errorf("b1's feed shows %d revocations of their invitations", mine)
 	}
 }
+
+// GetWithStanding is Get and Standing in one read, for every signed-in
+// request: the same user and the same standing as the two reads apart.
+func TestGetWithStandingEqualsGetAndStanding(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	boss := e.user("boss@example.com", "boss", true)
+	ann := e.user("ann@example.com", "ann", true)
+	bob := e.user("bob@example.com", "bob", true)
+	if _, err := e.store.Staff.SetInviting(ctx, boss.ID, ann.ID, false, "Too many bounces"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.store.Staff.Suspend(ctx, boss.ID, bob.ID, "Spam"); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []int64{boss.ID, ann.ID, bob.ID} {
+		u, st, err := e.store.Users.GetWithStanding(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantU, _ := e.store.Users.Get(ctx, id)
+		wantSt, _ := e.store.Staff.Standing(ctx, id)
+		if fmt.Sprintf("%+v", u) != fmt.Sprintf("%+v", wantU) || st != wantSt {
+			t.Errorf("user %d: %+v %+v; want %+v %+v", id, u, st, wantU, wantSt)
+		}
+	}
+	if _, st, _ := e.store.Users.GetWithStanding(ctx, ann.ID); !st.InvitingOff || st.InvitingOffReason != "Too many bounces" || st.Suspended {
+		t.Errorf("ann's standing %+v", st)
+	}
+	if _, st, _ := e.store.Users.GetWithStanding(ctx, bob.ID); !st.Suspended || st.SuspendedReason != "Spam" || !st.EverSuspended {
+		t.Errorf("bob's standing %+v", st)
+	}
+	if _, _, err := e.store.Users.GetWithStanding(ctx, 9999); !errors.Is(err, models.ErrNoRecord) {
+		t.Errorf("no such user: %v", err)
+	}
+}
