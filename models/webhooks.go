@@ -227,7 +227,7 @@ func (w *Webhooks) SendTest(ctx context.Context, staffID, id int64) (int64, erro
 			return ErrNoRecord
 		}
 		data, _ := json.Marshal(map[string]any{"endpoint_id": id, "message": "This is a test event from Beckon."})
-		if err := tx.QueryRowContext(ctx, recordEventSQL, EventWebhookTest, staffID, 0, 0, string(data), now).Scan(&eventID); err != nil {
+		if err := tx.QueryRowContext(ctx, recordEventSQL, EventWebhookTest, staffID, 0, 0, string(data), now).Scan(&eventID, new(bool)); err != nil {
 			return fmt.Errorf("models: test webhook: %w", err)
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO webhook_deliveries (endpoint_id, event_id, next_attempt_at, created_at)

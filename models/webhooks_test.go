@@ -129,3 +129,37 @@ func TestAFailingStreakTurnsAnEndpointOffAndASuccessEndsIt(t *testing.T) {
 		t.Errorf("due: %v", due)
 	}
 }
+
+// Recording an event skips the fan-out while no endpoint is enabled; the
+// check is read in the event's own transaction, not kept in memory, so an
+// endpoint that another process (here a second Store on the same database)
+// adds or turns off counts from its next event.
+func TestEventsSeeEndpointsAnotherProcessChanged(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	staff := e.user("staff@example.com", "staff", true)
+	ann := e.user("ann@example.com", "ann", true)
+	other := models.New(e.db, models.Options{Argon: models.CheapArgon})
+	if _, _, err := e.store.Invitations.CreateFrom(ctx, ann, "one@example.com", "", 0); err != nil {
+		t.Fatal(err)
+	}
+	ep, _, err := other.Webhooks.Create(ctx, staff.ID, "https://a.example/hook", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := e.store.Invitations.CreateFrom(ctx, ann, "two@example.com", "", 0); err != nil {
+		t.Fatal(err)
+	}
+	if got := queuedKinds(t, e, ep.ID); len(got) != 1 || got[0] != models.EventInviteSent {
+		t.Fatalf("deliveries after the endpoint was added elsewhere: %v; want one invite_sent", got)
+	}
+	if _, err := e.db.ExecContext(ctx, `UPDATE webhook_endpoints SET enabled = FALSE WHERE id = ?`, ep.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := e.store.Invitations.CreateFrom(ctx, ann, "three@example.com", "", 0); err != nil {
+		t.Fatal(err)
+	}
+	if got := queuedKinds(t, e, ep.ID); len(got) != 1 {
+		t.Errorf("a turned-off endpoint got deliveries: %v", got)
+	}
+}
