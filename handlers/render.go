@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 
 	"github.com/a-h/templ"
 
@@ -15,8 +16,9 @@ import (
 // render writes component with status, rendered into a buffer first so that
 // a failing component never leaves half a page.
 func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, c templ.Component) {
-	var buf bytes.Buffer
-	if err := c.Render(r.Context(), &buf); err != nil {
+	buf := renderBuffers.Get().(*bytes.Buffer)
+	defer putRenderBuffer(buf)
+	if err := c.Render(r.Context(), buf); err != nil {
 		h.serverError(w, r, fmt.Errorf("render: %w", err))
 		return
 	}
@@ -24,6 +26,21 @@ func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, c t
 	w.Header().Add("Vary", "HX-Request")
 	w.WriteHeader(status)
 	buf.WriteTo(w)
+}
+
+// renderBuffers keeps the page buffers of render between requests: a page
+// is tens of kilobytes, and a fresh buffer grew (and was copied) several
+// times for each.
+var renderBuffers = sync.Pool{New: func() any { return bytes.NewBuffer(make([]byte, 0, 32<<10)) }}
+
+// putRenderBuffer returns buf to the pool, unless an unusually large page
+// grew it: the pool would keep that memory alive for every later page.
+func putRenderBuffer(buf *bytes.Buffer) {
+	if buf.Cap() > 256<<10 {
+		return
+	}
+	buf.Reset()
+	renderBuffers.Put(buf)
 }
 
 // wantsFragment reports whether r is an htmx request that wants only
