@@ -137,11 +137,13 @@ func getUser(ctx context.Context, q queryer, id int64) (User, error) {
 
 // userWithStandingSQL reads a user and their moderation standing at once:
 // the signed-in user of every request needs both, and one statement costs
-// half of two (each is a trip through cgo into SQLite).
+// half of two (each is a trip through cgo into SQLite). The id goes in as a
+// CAST for the reason Invitations.List gives (a bare integer parameter in a
+// key made each run cost a prepare).
 const userWithStandingSQL = `SELECT ` + userColumns + `,
 	m.suspended_at, coalesce(m.suspended_reason, ''), coalesce(m.ever_suspended, 0),
 	m.inviting_off_at, coalesce(m.inviting_off_reason, '')` + userFrom + `
-	LEFT JOIN moderation m ON m.user_id = users.id WHERE users.id = ?`
+	LEFT JOIN moderation m ON m.user_id = users.id WHERE users.id = CAST(? AS BIGINT)`
 
 // GetWithStanding returns the user with id and their moderation standing
 // (the zero Standing when they have no moderation row), or ErrNoRecord.
