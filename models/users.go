@@ -141,7 +141,7 @@ func getUser(ctx context.Context, q queryer, id int64) (User, error) {
 // CAST for the reason Invitations.List gives (a bare integer parameter in a
 // key made each run cost a prepare).
 const userWithStandingSQL = `SELECT ` + userColumns + `,
-	m.suspended_at, coalesce(m.suspended_reason, ''), coalesce(m.ever_suspended, 0),
+	m.suspended_at, coalesce(m.suspended_reason, ''), coalesce(m.ever_suspended, FALSE),
 	m.inviting_off_at, coalesce(m.inviting_off_reason, '')` + userFrom + `
 	LEFT JOIN moderation m ON m.user_id = users.id WHERE users.id = CAST(? AS BIGINT)`
 
