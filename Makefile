@@ -42,6 +42,11 @@ PERF ?= ../shared/perf
 bench: ## Go benchmarks, the load run, then compare.sh beside gobase when present (figures: docs/performance.md)
 	$(GO) test -run='^$$' -bench=. -benchmem -count=1 -timeout 30m ./...
 	@if [ -d cmd/loadtest ]; then $(GO) run ./cmd/loadtest; fi
+	@# The same load on PostgreSQL, with one server and with two over one database.
+	@if [ -n "$$BECKON_TEST_POSTGRES_URL" ]; then \
+		$(GO) run ./cmd/loadtest -db "$$BECKON_TEST_POSTGRES_URL" && \
+		$(GO) run ./cmd/loadtest -db "$$BECKON_TEST_POSTGRES_URL" -instances 2; \
+	else echo "bench: BECKON_TEST_POSTGRES_URL is unset: skipping the load runs on PostgreSQL"; fi
 	@# Beckon beside a bare Go server (issue 15): ratios are read within one run only.
 	@if [ -x $(PERF)/compare.sh ]; then $(PERF)/compare.sh . 3 15s; \
 	else echo "bench: $(PERF)/compare.sh not found beside the checkout: skipping the comparison with gobase (PERF=dir to point at it)"; fi
