@@ -84,27 +84,31 @@ func (d *Deliverer) DeliverDue(ctx context.Context) (int, error) {
 		if err != nil {
 			return sent, err
 		}
+		// The batch's outcomes are recorded together, in one write: one
+		// write per email made the worker fall behind a busy site. A crash
+		// before the record sends at most this batch again, and every link
+		// it delivered keeps working (the claim and the kept tokens).
+		attempts := make([]models.Attempt, 0, len(minted))
 		for i, m := range minted {
 			if ctx.Err() != nil {
 				// Shutting down: the rest stay claimed until the next start
 				// releases them.
 				d.logger.Info("email delivery stopped by shutdown", "unsent", len(minted)-i)
-				return sent, ctx.Err()
+				break
 			}
 			a := d.send(ctx, m)
-			// Record at once, so that a crash resends as little as
-			// possible, and with a context of its own: an email that went
-			// out must be marked sent even when shutdown cancelled ctx
-			// meanwhile.
-			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-			err := d.outbox.RecordAttempts(rctx, []models.Attempt{a})
-			cancel()
-			if err != nil {
-				return sent, err
-			}
+			attempts = append(attempts, a)
 			if a.Err == "" {
 				sent++
 			}
+		}
+		// With a context of its own: an email that went out must be marked
+		// sent even when shutdown cancelled ctx meanwhile.
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		err = d.outbox.RecordAttempts(rctx, attempts)
+		cancel()
+		if err != nil {
+			return sent, err
 		}
 		if len(due) < batchSize || ctx.Err() != nil {
 			return sent, ctx.Err()
