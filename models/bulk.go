@@ -120,7 +120,7 @@ func (m *Bulk) Create(ctx context.Context, staffID int64, rows []BulkRow) (BulkJ
 
 const bulkJobColumns = `id, staff_id, total, done, created_at, finished_at`
 
-func scanBulkJob(row interface{ Scan(...any) error }) (BulkJob, error) {
+func scanBulkJob(row scanner) (BulkJob, error) {
 	var j BulkJob
 	var created int64
 	var finished sql.NullInt64
@@ -142,20 +142,8 @@ func (m *Bulk) Get(ctx context.Context, id int64) (BulkJob, error) {
 
 // ListFor returns staffID's latest jobs, newest first.
 func (m *Bulk) ListFor(ctx context.Context, staffID int64, limit int) ([]BulkJob, error) {
-	rows, err := m.db.QueryContext(ctx, `SELECT `+bulkJobColumns+` FROM bulk_jobs WHERE staff_id = ? ORDER BY id DESC LIMIT ?`, staffID, limit)
+	out, err := queryAll(ctx, m.db, scanBulkJob, `SELECT `+bulkJobColumns+` FROM bulk_jobs WHERE staff_id = ? ORDER BY id DESC LIMIT ?`, staffID, limit)
 	if err != nil {
-		return nil, fmt.Errorf("models: list bulk jobs: %w", err)
-	}
-	defer rows.Close()
-	var out []BulkJob
-	for rows.Next() {
-		j, err := scanBulkJob(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, j)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("models: list bulk jobs: %w", err)
 	}
 	return out, nil

@@ -116,7 +116,7 @@ const invitationSelect = `SELECT i.id, i.inviter_id, u.username, u.name, i.email
 	LEFT JOIN users e ON e.id = i.invitee_id
 	LEFT JOIN outbox o ON o.id = i.outbox_id`
 
-func scanInvitation(row interface{ Scan(...any) error }) (Invitation, error) {
+func scanInvitation(row scanner) (Invitation, error) {
 	var inv Invitation
 	var created, sent, expires int64
 	var accepted, revoked, reminded sql.NullInt64
@@ -236,18 +236,27 @@ func (m *Invitations) List(ctx context.Context, f ListFilter) ([]Invitation, int
 
 // queryInvitations runs q, an invitationSelect, and reads every row.
 func queryInvitations(ctx context.Context, q queryer, query string, args ...any) ([]Invitation, error) {
+	return queryAll(ctx, q, scanInvitation, query, args...)
+}
+
+// scanner is a row: *sql.Row or *sql.Rows.
+type scanner interface{ Scan(...any) error }
+
+// queryAll runs query through q and reads every row with scan: the loop that
+// every list would otherwise write again, rows.Err included.
+func queryAll[T any](ctx context.Context, q queryer, scan func(scanner) (T, error), query string, args ...any) ([]T, error) {
 	rows, err := q.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var out []Invitation
+	var out []T
 	for rows.Next() {
-		inv, err := scanInvitation(rows)
+		v, err := scan(rows)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, inv)
+		out = append(out, v)
 	}
 	return out, rows.Err()
 }

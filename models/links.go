@@ -146,7 +146,7 @@ const linkSelect = `SELECT l.id, l.creator_id, u.username, u.name, l.uses, l.use
 	l.created_at, l.expires_at, l.ended_at, l.nonce, l.token_hash
 	FROM links l JOIN users u ON u.id = l.creator_id`
 
-func scanLink(row interface{ Scan(...any) error }) (Link, error) {
+func scanLink(row scanner) (Link, error) {
 	var l Link
 	var created, expires int64
 	var ended sql.NullInt64
@@ -245,23 +245,13 @@ func (m *Links) Get(ctx context.Context, creatorID, id int64) (Link, error) {
 // List returns creatorID's latest links, newest first, each with its token
 // (when open) and who joined through it.
 func (m *Links) List(ctx context.Context, creatorID int64) ([]Link, error) {
-	rows, err := m.db.QueryContext(ctx, linkSelect+` WHERE l.creator_id = ?2 ORDER BY l.id DESC LIMIT ?3`,
+	out, err := queryAll(ctx, m.db, scanLink, linkSelect+` WHERE l.creator_id = ?2 ORDER BY l.id DESC LIMIT ?3`,
 		unix(m.now()), creatorID, linkListLimit)
 	if err != nil {
 		return nil, fmt.Errorf("models: list links: %w", err)
 	}
-	var out []Link
-	for rows.Next() {
-		l, err := scanLink(rows)
-		if err != nil {
-			rows.Close()
-			return nil, err
-		}
-		out = append(out, m.withToken(l))
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("models: list links: %w", err)
+	for i := range out {
+		out[i] = m.withToken(out[i])
 	}
 	return m.withJoined(ctx, out)
 }

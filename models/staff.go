@@ -374,21 +374,9 @@ func (s *Staff) ListUsers(ctx context.Context, f UserFilter) ([]User, string, er
 		return s.searchUsers(ctx, q, f)
 	}
 	after, _ := strconv.ParseInt(f.After, 10, 64)
-	rows, err := s.db.QueryContext(ctx, `SELECT `+userColumns+userFrom+` WHERE users.id > ? ORDER BY users.id LIMIT ?`,
+	out, err := queryAll(ctx, s.db, scanUser, `SELECT `+userColumns+userFrom+` WHERE users.id > ? ORDER BY users.id LIMIT ?`,
 		max(after, 0), f.PerPage+1)
 	if err != nil {
-		return nil, "", fmt.Errorf("models: list users: %w", err)
-	}
-	defer rows.Close()
-	var out []User
-	for rows.Next() {
-		u, err := scanUser(rows)
-		if err != nil {
-			return nil, "", err
-		}
-		out = append(out, u)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, "", fmt.Errorf("models: list users: %w", err)
 	}
 	if len(out) <= f.PerPage {
@@ -525,21 +513,13 @@ func (s *Staff) usersByID(ctx context.Context, ms []match) ([]User, error) {
 		args[i] = m.id
 	}
 	marks := strings.Repeat(",?", len(ms))[1:]
-	rows, err := s.db.QueryContext(ctx, `SELECT `+userColumns+userFrom+` WHERE users.id IN (`+marks+`)`, args...)
+	found, err := queryAll(ctx, s.db, scanUser, `SELECT `+userColumns+userFrom+` WHERE users.id IN (`+marks+`)`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("models: search users: %w", err)
 	}
-	defer rows.Close()
-	byID := make(map[int64]User, len(ms))
-	for rows.Next() {
-		u, err := scanUser(rows)
-		if err != nil {
-			return nil, err
-		}
+	byID := make(map[int64]User, len(found))
+	for _, u := range found {
 		byID[u.ID] = u
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("models: search users: %w", err)
 	}
 	out := make([]User, 0, len(ms))
 	for _, m := range ms {

@@ -106,7 +106,7 @@ const userColumns = `users.id, email, username, name, password_hash, is_staff, i
 // userFrom is the FROM clause that goes with userColumns.
 const userFrom = ` FROM users JOIN allocations a ON a.user_id = users.id`
 
-func scanUser(row interface{ Scan(...any) error }) (User, error) {
+func scanUser(row scanner) (User, error) {
 	var u User
 	var verified sql.NullInt64
 	var joined int64
