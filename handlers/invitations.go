@@ -112,7 +112,7 @@ func (h *Handler) inviteRefused(w http.ResponseWriter, r *http.Request, u models
 		h.inviteFormAgain(w, r, status, u, form)
 		return
 	}
-	e, known := models.AsError(err)
+	e, known := refusal(w, err)
 	if !known {
 		h.serverError(w, r, err)
 		return
@@ -128,9 +128,6 @@ func (h *Handler) inviteRefused(w http.ResponseWriter, r *http.Request, u models
 		form.NotBefore = e.Facts.Date
 		h.inviteFormAgain(w, r, statusOf(e.Kind), u, form)
 		return
-	}
-	if e.RetryAfter > 0 {
-		w.Header().Set("Retry-After", strconv.Itoa(e.RetryAfter))
 	}
 	form.Problem = e.Text(facts)
 	h.inviteFormAgain(w, r, statusOf(e.Kind), u, form)
@@ -217,13 +214,10 @@ func (h *Handler) invitationRevokePost(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) invitationChanged(w http.ResponseWriter, r *http.Request, u models.User, id int64, inv models.Invitation, err error, done string) {
 	problem, status := "", http.StatusOK
 	if err != nil {
-		e, known := models.AsError(err)
+		e, known := refusal(w, err)
 		if !known || e.Kind == models.KindNotFound {
 			h.fail(w, r, err, models.Facts{})
 			return
-		}
-		if e.RetryAfter > 0 {
-			w.Header().Set("Retry-After", strconv.Itoa(e.RetryAfter))
 		}
 		problem, status = e.Text(models.Facts{}), statusOf(e.Kind)
 	}

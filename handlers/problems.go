@@ -117,9 +117,7 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error, f mode
 		return
 	}
 	e, status := h.explain(r, err)
-	if e.RetryAfter > 0 {
-		w.Header().Set("Retry-After", strconv.Itoa(e.RetryAfter))
-	}
+	setRetryAfter(w, e)
 	if f.Site == "" {
 		f.Site = h.cfg.SiteName
 	}
@@ -133,9 +131,7 @@ func (h *Handler) apiFail(w http.ResponseWriter, r *http.Request, err error, f m
 		return
 	}
 	e, status := h.explain(r, err)
-	if e.RetryAfter > 0 {
-		w.Header().Set("Retry-After", strconv.Itoa(e.RetryAfter))
-	}
+	setRetryAfter(w, e)
 	if f.Site == "" {
 		f.Site = h.cfg.SiteName
 	}
@@ -148,6 +144,24 @@ func (h *Handler) apiFail(w http.ResponseWriter, r *http.Request, err error, f m
 		w.Header().Set("WWW-Authenticate", `Bearer realm="beckon"`)
 	}
 	apiError(w, status, e.Code, msg, fields)
+}
+
+// refusal is err as a refusal to say in place, in the form or row it is
+// about: the vocabulary's Error, whose Retry-After it sets. ok is false for
+// an error outside the vocabulary, which the caller hands to fail.
+func refusal(w http.ResponseWriter, err error) (*models.Error, bool) {
+	e, ok := models.AsError(err)
+	if ok {
+		setRetryAfter(w, e)
+	}
+	return e, ok
+}
+
+// setRetryAfter says when a rate-limited request may be tried again.
+func setRetryAfter(w http.ResponseWriter, e *models.Error) {
+	if e.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(e.RetryAfter))
+	}
 }
 
 // fieldError returns, when err belongs next to one of fields of a form, the

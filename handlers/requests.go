@@ -3,7 +3,6 @@ package handlers
 import (
 	"errors"
 	"net/http"
-	"strconv"
 	"strings"
 
 	"github.com/beckon-app/beckon/models"
@@ -181,13 +180,10 @@ func (h *Handler) requestAnswered(w http.ResponseWriter, r *http.Request, req mo
 // is a 404 page; any other refusal (already a member, already answered, a
 // rate limit) is said on the request's row, with its status.
 func (h *Handler) requestRefused(w http.ResponseWriter, r *http.Request, id int64, req models.InviteRequest, st views.RequestRowState, err error) {
-	e, known := models.AsError(err)
+	e, known := refusal(w, err)
 	if !known || errors.Is(err, models.ErrNoRecord) {
 		h.fail(w, r, err, models.Facts{})
 		return
-	}
-	if e.RetryAfter > 0 {
-		w.Header().Set("Retry-After", strconv.Itoa(e.RetryAfter))
 	}
 	if errors.Is(err, models.ErrRequestAnswered) && !wantsFragment(r) {
 		h.fail(w, r, err, models.Facts{})
