@@ -47,3 +47,30 @@ func BenchmarkCreateInvitationConcurrently(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkSentList reads a member's sent list with 1,000 invitations: the
+// panel's first 10 (no count) and a 25-row page with its count, as GET /
+// and GET /invitations do.
+func BenchmarkSentList(b *testing.B) {
+	e := newEnv(b, func(o *models.Options) { o.DefaultAllocation = -1; o.InviteRate, o.RecipientRate = 0, 0 })
+	ann := e.user("ann@example.com", "ann", true)
+	ctx := context.Background()
+	for i := range 1000 {
+		if _, _, err := e.store.Invitations.CreateFrom(ctx, ann, fmt.Sprintf("friend%d@example.com", i), "Come and see", 0); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for _, f := range []models.ListFilter{
+		{InviterID: ann.ID, PerPage: 10, SkipTotal: true},
+		{InviterID: ann.ID, PerPage: 25, Page: 1},
+	} {
+		b.Run(fmt.Sprintf("per_page=%d,total=%t", f.PerPage, !f.SkipTotal), func(b *testing.B) {
+			for b.Loop() {
+				invs, _, err := e.store.Invitations.List(ctx, f)
+				if err != nil || len(invs) != f.PerPage {
+					b.Fatal(len(invs), err)
+				}
+			}
+		})
+	}
+}

@@ -1,0 +1,117 @@
+package views
+
+import (
+	"io"
+	"strconv"
+	"time"
+)
+
+// markup writes HTML straight to a page's buffer, for the few components
+// written in Go instead of templ: those rendered many times on every page
+// of the busiest routes (an invitation's row, a <time>), where templ's cost
+// per component and per class list was most of the page (docs/performance.md).
+// Every value goes through text, which escapes as templ does
+// (html.EscapeString); raw is for the component's own literal markup only.
+// The first write error is kept and every later write skipped.
+type markup struct {
+	w   io.Writer
+	sw  io.StringWriter // w, when it writes strings without a copy
+	err error
+	num [64]byte // scratch for numbers and dates
+}
+
+func newMarkup(w io.Writer) *markup {
+	m := &markup{w: w}
+	m.sw, _ = w.(io.StringWriter)
+	return m
+}
+
+// raw writes s as it is: literal markup of the component.
+func (m *markup) raw(s string) {
+	if m.err != nil || s == "" {
+		return
+	}
+	if m.sw != nil {
+		_, m.err = m.sw.WriteString(s)
+		return
+	}
+	_, m.err = io.WriteString(m.w, s)
+}
+
+func (m *markup) bytes(b []byte) {
+	if m.err == nil {
+		_, m.err = m.w.Write(b)
+	}
+}
+
+// text writes s escaped for an element's text or a quoted attribute value,
+// with the same five entities as html.EscapeString.
+func (m *markup) text(s string) {
+	start := 0
+	for i := 0; i < len(s); i++ {
+		var esc string
+		switch s[i] {
+		case '&':
+			esc = "&amp;"
+		case '\'':
+			esc = "&#39;"
+		case '<':
+			esc = "&lt;"
+		case '>':
+			esc = "&gt;"
+		case '"':
+			esc = "&#34;"
+		default:
+			continue
+		}
+		m.raw(s[start:i])
+		m.raw(esc)
+		start = i + 1
+	}
+	m.raw(s[start:])
+}
+
+// int writes n in decimal.
+func (m *markup) int(n int64) { m.bytes(strconv.AppendInt(m.num[:0], n, 10)) }
+
+// date writes t in layout (UTC); layouts are ASCII without markup characters.
+func (m *markup) date(t time.Time, layout string) { m.bytes(t.UTC().AppendFormat(m.num[:0], layout)) }
+
+// Layouts of the dates pages show (Date, DateTime, ISO).
+const (
+	dateLayout     = "2 Jan 2006"
+	dateTimeLayout = "2 Jan 2006, 15:04 UTC"
+)
+
+// time writes the <time> element of Time: relative to now with the date in
+// its title, or the date alone when now is zero; nothing for a zero t.
+func (m *markup) time(t, now time.Time) {
+	if t.IsZero() {
+		return
+	}
+	m.raw(`<time datetime="`)
+	m.date(t, time.RFC3339)
+	if now.IsZero() {
+		m.raw(`">`)
+		m.date(t, dateLayout)
+		m.raw(`</time>`)
+		return
+	}
+	m.raw(`" title="`)
+	m.date(t, dateTimeLayout)
+	m.raw(`">`)
+	m.text(Relative(t, now))
+	m.raw(`</time>`)
+}
+
+// timeAs writes t as a <time> element whose text is t in layout.
+func (m *markup) timeAs(t time.Time, layout string) {
+	if t.IsZero() {
+		return
+	}
+	m.raw(`<time datetime="`)
+	m.date(t, time.RFC3339)
+	m.raw(`">`)
+	m.date(t, layout)
+	m.raw(`</time>`)
+}
