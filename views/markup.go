@@ -3,6 +3,7 @@ package views
 import (
 	"io"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -47,29 +48,19 @@ func (m *markup) bytes(b []byte) {
 // text writes s escaped for an element's text or a quoted attribute value,
 // with the same five entities as html.EscapeString.
 func (m *markup) text(s string) {
-	start := 0
-	for i := 0; i < len(s); i++ {
-		var esc string
-		switch s[i] {
-		case '&':
-			esc = "&amp;"
-		case '\'':
-			esc = "&#39;"
-		case '<':
-			esc = "&lt;"
-		case '>':
-			esc = "&gt;"
-		case '"':
-			esc = "&#34;"
-		default:
-			continue
+	for s != "" {
+		i := strings.IndexAny(s, `&'<>"`)
+		if i < 0 {
+			m.raw(s)
+			return
 		}
-		m.raw(s[start:i])
-		m.raw(esc)
-		start = i + 1
+		m.raw(s[:i])
+		m.raw(entities[s[i]])
+		s = s[i+1:]
 	}
-	m.raw(s[start:])
 }
+
+var entities = [256]string{'&': "&amp;", '\'': "&#39;", '<': "&lt;", '>': "&gt;", '"': "&#34;"}
 
 // int writes n in decimal.
 func (m *markup) int(n int64) { m.bytes(strconv.AppendInt(m.num[:0], n, 10)) }
