@@ -335,18 +335,11 @@ func (m *Invitations) create(ctx context.Context, inviter User, email, note stri
 	var refused error
 	err := m.write(ctx, func(ctx context.Context, tx *sql.Tx, ch *change) error {
 		refused = nil
-		// One look answers the member and duplicate checks, and whether the
-		// inviter has overdue invitations: those read as expired already,
-		// so they neither count as a duplicate nor hold an invitation, and
-		// are made durable here.
-		var member, invited, overdue bool
-		if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM users WHERE email_key = ?1),
-			EXISTS (SELECT 1 FROM invitations WHERE inviter_id = ?2 AND email_key = ?1 AND status = 'pending' AND expires_at > ?3),
-			EXISTS (SELECT 1 FROM `+allOverdue(m.engine)+` WHERE inviter_id = ?2 AND status = 'pending' AND expires_at <= ?3)`,
-			key, inviterID, unix(now)).Scan(&member, &invited, &overdue); err != nil {
-			return fmt.Errorf("models: member and duplicate check: %w", err)
+		facts, err := m.readInviteFacts(ctx, tx, now, inviterID, key)
+		if err != nil {
+			return err
 		}
-		if overdue {
+		if facts.overdue {
 			if err := endInvitations(ctx, tx, ch, now, StatusExpired, 0, allOverdue(m.engine),
 				"status = 'pending' AND expires_at <= ? AND inviter_id = ?", unix(now), inviterID); err != nil {
 				return err
@@ -360,21 +353,17 @@ func (m *Invitations) create(ctx context.Context, inviter User, email, note stri
 			return err
 		}
 		switch {
-		case member:
+		case facts.member:
 			refused = ErrAlreadyMember
-		case invited:
+		case facts.invited:
 			refused = ErrAlreadyInvited
 		}
 		if refused != nil {
 			return m.recordRefusal(ctx, tx, now, inviterID, refused)
 		}
-		if err := m.refuseInvitation(ctx, tx, now, inviter, key); err != nil {
+		if err := facts.refusal(m, inviter, now); err != nil {
 			return err
 		}
-		if err := checkInviting(ctx, tx, inviterID); err != nil {
-			return err
-		}
-		var err error
 		if opts.unheld {
 			alloc, err = allocation(ctx, tx, inviterID)
 		} else {

@@ -98,21 +98,6 @@ func (s *Staff) Suspended(ctx context.Context, userID int64) (bool, error) {
 	return suspended, nil
 }
 
-// checkInviting refuses an invitation from a suspended member or one whose
-// inviting is off; Invitations.CreateFrom calls it inside its transaction.
-func checkInviting(ctx context.Context, tx *sql.Tx, inviterID int64) error {
-	st, err := standing(ctx, tx, inviterID)
-	switch {
-	case err != nil:
-		return err
-	case st.Suspended:
-		return ErrSuspended
-	case st.InvitingOff:
-		return ErrInvitingDisabled.With(Facts{Reason: st.InvitingOffReason})
-	}
-	return nil
-}
-
 // ModerationResult is what a moderation action changed.
 type ModerationResult struct {
 	UsersChanged       int // members suspended, unsuspended, or whose inviting changed; for a subtree revoke, inviters given invitations back

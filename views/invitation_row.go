@@ -91,7 +91,7 @@ func (m *markup) invitationRow(inv models.Invitation, now time.Time) {
 	m.raw(`</div></div>`)
 	if inv.Status == models.StatusPending {
 		m.raw(`<div class="mt-3 flex gap-2">`)
-		m.actionForm(inv, "resend", "")
+		m.actionForm(inv, "resend", false)
 		if inv.Delivery == models.DeliveryFailed {
 			m.raw(`<button type="submit" class="btn-sm btn" aria-label="Resend the invitation to `)
 		} else {
@@ -99,7 +99,7 @@ func (m *markup) invitationRow(inv models.Invitation, now time.Time) {
 		}
 		m.text(inv.Email)
 		m.raw(`" data-testid="resend">Resend</button></form>`)
-		m.actionForm(inv, "revoke", "Withdraw the invitation to "+inv.Email+"?")
+		m.actionForm(inv, "revoke", true)
 		m.raw(`<button type="submit" class="btn-secondary btn-sm" aria-label="Revoke the invitation to `)
 		m.text(inv.Email)
 		m.raw(`" data-testid="revoke">Revoke</button></form></div>`)
@@ -108,19 +108,23 @@ func (m *markup) invitationRow(inv models.Invitation, now time.Time) {
 }
 
 // actionForm opens the form of a row's action (resend, revoke), which swaps
-// the row in place; confirm, when set, is asked first.
-func (m *markup) actionForm(inv models.Invitation, action, confirm string) {
+// the row in place; with confirm, htmx asks first.
+func (m *markup) actionForm(inv models.Invitation, action string, confirm bool) {
 	m.raw(`<form method="post" action="/invitations/`)
 	m.int(inv.ID)
-	m.raw("/" + action + `" hx-post="/invitations/`)
+	m.raw("/")
+	m.raw(action)
+	m.raw(`" hx-post="/invitations/`)
 	m.int(inv.ID)
-	m.raw("/" + action + `" hx-target="#invitation-`)
+	m.raw("/")
+	m.raw(action)
+	m.raw(`" hx-target="#invitation-`)
 	m.int(inv.ID)
 	m.raw(`" hx-swap="outerHTML"`)
-	if confirm != "" {
-		m.raw(` hx-confirm="`)
-		m.text(confirm)
-		m.raw(`"`)
+	if confirm {
+		m.raw(` hx-confirm="Withdraw the invitation to `)
+		m.text(inv.Email)
+		m.raw(`?"`)
 	}
 	m.raw(`>`)
 }
@@ -149,7 +153,9 @@ func (m *markup) statusBadge(status string) {
 	if !ok {
 		class = "badge"
 	}
-	m.raw(`<span class="` + class + `" data-testid="status-badge">`)
+	m.raw(`<span class="`)
+	m.raw(class)
+	m.raw(`" data-testid="status-badge">`)
 	m.text(StatusLabel(status))
 	m.raw(`</span>`)
 }

@@ -109,7 +109,12 @@ func Number(n int) string {
 // Relative says when t is from now, in words: "in 6 days", "3 hours ago",
 // "just now". Pages pass now in (Layout.Now, from the store's clock): no
 // component reads a clock.
-func Relative(t, now time.Time) string {
+func Relative(t, now time.Time) string { return string(appendRelative(nil, t, now)) }
+
+// appendRelative appends Relative(t, now) to b. Every count it says is
+// below 1,000 (minutes below 60, hours below 24, days below 60, months
+// below 24), so it needs none of Number's separators.
+func appendRelative(b []byte, t, now time.Time) []byte {
 	d := t.Sub(now)
 	future := d > 0
 	if !future {
@@ -119,7 +124,7 @@ func Relative(t, now time.Time) string {
 	var unit string
 	switch {
 	case d < time.Minute:
-		return "just now"
+		return append(b, "just now"...)
 	case d < time.Hour:
 		n, unit = int(d/time.Minute), "minute"
 	case d < 24*time.Hour:
@@ -131,11 +136,23 @@ func Relative(t, now time.Time) string {
 	default:
 		n, unit = int(d/(365*24*time.Hour)), "year"
 	}
-	s := Plural(n, unit, unit+"s")
 	if future {
-		return "in " + s
+		b = append(b, "in "...)
 	}
-	return s + " ago"
+	if n >= 1000 { // years, past 2,000 years: never on a real page
+		b = append(b, Number(n)...)
+	} else {
+		b = strconv.AppendInt(b, int64(n), 10)
+	}
+	b = append(b, ' ')
+	b = append(b, unit...)
+	if n != 1 {
+		b = append(b, 's')
+	}
+	if !future {
+		b = append(b, " ago"...)
+	}
+	return b
 }
 
 // ISO is t as a <time datetime> value.
