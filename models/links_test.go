@@ -263,3 +263,40 @@ func TestSuspensionClosesLinks(t *testing.T) {
 	}
 	checkCounters(t, e)
 }
+
+// User.Sent counts every invitation a member sent, emailed or made by a
+// join through their link, and nothing they were refused.
+func TestSentCountsEmailedAndLinkInvitations(t *testing.T) {
+	e := newEnv(t, withSecret, func(o *models.Options) { o.DefaultAllocation = 5 })
+	ctx := context.Background()
+	ann := e.user("ann@example.com", "ann", true)
+	for _, to := range []string{"cid@example.com", "dee@example.com"} {
+		if _, _, err := e.store.Invitations.CreateFrom(ctx, ann, to, "", 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, _, err := e.store.Invitations.CreateFrom(ctx, ann, "cid@example.com", "", 0); !errors.Is(err, models.ErrAlreadyInvited) {
+		t.Fatalf("a second invitation to cid: %v; want ErrAlreadyInvited", err)
+	}
+	l, _, err := e.store.Links.Create(ctx, ann, 2, 0, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := e.store.Links.Join(ctx, l.Token, models.NewUser{Email: "bob@example.com", Username: "bob", Password: "password123"}); err != nil {
+		t.Fatal(err)
+	}
+	u, _, err := e.store.Users.GetWithStanding(ctx, ann.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var counted int
+	if err := e.db.QueryRow(`SELECT count(*) FROM invitations WHERE inviter_id = ?`, ann.ID).Scan(&counted); err != nil {
+		t.Fatal(err)
+	}
+	if u.Sent != 3 || counted != 3 {
+		t.Errorf("Sent = %d, counted %d; want 3 (two emailed, one through the link)", u.Sent, counted)
+	}
+	if got, err := e.store.Users.Get(ctx, ann.ID); err != nil || got.Sent != 3 {
+		t.Errorf("Get: Sent = %d, %v; want 3", got.Sent, err)
+	}
+}

@@ -26,6 +26,10 @@ type User struct {
 	JoinedAt      time.Time
 	InvitedBy     int64 // 0 when the user joined without an invitation
 	Allocation    Allocation
+	// Sent is how many invitations the user has sent in all (emailed, or
+	// made by a join through their links), as of when the user was read:
+	// a trigger keeps it in allocations.sent.
+	Sent int
 	// SessionEpoch moves on whenever the account's credentials change; a
 	// session signed in under an older epoch is no longer signed in.
 	SessionEpoch int64
@@ -101,7 +105,7 @@ func (c *core) prepareUser(ctx context.Context, nu *NewUser) error {
 // userColumns reads a User from users joined with allocations (aliased a).
 const userColumns = `users.id, email, username, name, password_hash, is_staff, is_superuser, manage_invites,
 	email_verified_at, joined_at, coalesce(invited_by, 0),
-	a.allocated, a.unlimited, a.held, a.accepted, session_epoch`
+	a.allocated, a.unlimited, a.held, a.accepted, a.sent, session_epoch`
 
 // userFrom is the FROM clause that goes with userColumns.
 const userFrom = ` FROM users JOIN allocations a ON a.user_id = users.id`
@@ -112,7 +116,7 @@ func scanUser(row scanner) (User, error) {
 	var joined int64
 	err := row.Scan(&u.ID, &u.Email, &u.Username, &u.Name, &u.passwordHash, &u.Staff, &u.Superuser, &u.ManageInvites,
 		&verified, &joined, &u.InvitedBy,
-		&u.Allocation.Allocated, &u.Allocation.Unlimited, &u.Allocation.Held, &u.Allocation.Accepted, &u.SessionEpoch)
+		&u.Allocation.Allocated, &u.Allocation.Unlimited, &u.Allocation.Held, &u.Allocation.Accepted, &u.Sent, &u.SessionEpoch)
 	if errors.Is(err, sql.ErrNoRows) {
 		return User{}, ErrNoRecord
 	}
@@ -154,7 +158,7 @@ func (m *Users) GetWithStanding(ctx context.Context, id int64) (User, Standing, 
 	var joined int64
 	err := m.db.QueryRowContext(ctx, userWithStandingSQL, id).Scan(&u.ID, &u.Email, &u.Username, &u.Name, &u.passwordHash,
 		&u.Staff, &u.Superuser, &u.ManageInvites, &verified, &joined, &u.InvitedBy,
-		&u.Allocation.Allocated, &u.Allocation.Unlimited, &u.Allocation.Held, &u.Allocation.Accepted, &u.SessionEpoch,
+		&u.Allocation.Allocated, &u.Allocation.Unlimited, &u.Allocation.Held, &u.Allocation.Accepted, &u.Sent, &u.SessionEpoch,
 		&suspended, &st.SuspendedReason, &st.EverSuspended, &off, &st.InvitingOffReason)
 	if errors.Is(err, sql.ErrNoRows) {
 		return User{}, Standing{}, ErrNoRecord
