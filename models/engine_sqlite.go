@@ -16,6 +16,23 @@ import (
 // The SQLite side of the engine layer: the DSN and pool of a database file,
 // and what SQLite's errors say (engine.go has the SQL fragments).
 
+// sqliteDriver is mattn/go-sqlite3 with the pragmas its DSN cannot set.
+const sqliteDriver = "beckon-sqlite3"
+
+func init() {
+	sql.Register(sqliteDriver, &sqlite3.SQLiteDriver{ConnectHook: func(c *sqlite3.SQLiteConn) error {
+		// Temporary files in memory, the sub-journal above all: the single
+		// writer runs each job of a group in a savepoint, and SQLite copies
+		// every page a job first changes into the sub-journal, which spilled
+		// to a temporary file past 64 KiB. Under a burst of invitations
+		// that was four 4 KiB writes for every page the write-ahead log
+		// got, and the largest part of the writer's system time
+		// (docs/performance.md). It never holds more than one group's pages.
+		_, err := c.Exec("PRAGMA temp_store = MEMORY", nil)
+		return err
+	}})
+}
+
 // openSQLite opens (creating if needed) the SQLite database at path, with
 // the pragmas every pooled connection needs set in the DSN: foreign keys,
 // WAL, a busy timeout, and write transactions that take the lock at BEGIN
@@ -36,7 +53,7 @@ func openSQLite(path string) (*sql.DB, error) {
 	// Reuse prepared statements: preparing is a quarter of a small write.
 	q.Set("_stmt_cache_size", "64")
 	dsn := "file:" + path + "?" + q.Encode()
-	db, err := sql.Open("sqlite3", dsn)
+	db, err := sql.Open(sqliteDriver, dsn)
 	if err != nil {
 		return nil, fmt.Errorf("models: open %s: %w", path, err)
 	}

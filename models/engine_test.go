@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/beckon-app/beckon/internal/testdb"
 	"github.com/beckon-app/beckon/models"
 )
 
@@ -242,4 +243,29 @@ func TestInvitationDaysTriggersAgree(t *testing.T) {
 			t.Errorf("invitation_days = %s; want %s", strings.Join(got, " "), want)
 		}
 	})
+}
+
+// Every connection of a SQLite database keeps its temporary files, the
+// savepoints' sub-journal among them, in memory (see sqliteDriver).
+func TestSQLiteKeepsTemporaryFilesInMemory(t *testing.T) {
+	db := testdb.Open(t, "temp.db")
+	if models.EngineOf(db) != models.SQLite {
+		t.Skip("SQLite only")
+	}
+	ctx := context.Background()
+	var conns []*sql.Conn
+	for range 3 { // distinct pooled connections, each opened through the hook
+		c, err := db.Conn(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		conns = append(conns, c)
+		var store int
+		if err := c.QueryRowContext(ctx, `PRAGMA temp_store`).Scan(&store); err != nil || store != 2 {
+			t.Errorf("temp_store = %d, %v; want 2 (memory)", store, err)
+		}
+	}
+	for _, c := range conns {
+		c.Close()
+	}
 }
