@@ -53,23 +53,6 @@ func (e Engine) Contains(text, sub string) string {
 	return fmt.Sprintf("instr(%s, %s) > 0", text, sub)
 }
 
-// Greatest is the larger of two SQL expressions: SQLite's scalar max,
-// PostgreSQL's greatest (where max is only the aggregate).
-func (e Engine) Greatest(a, b string) string {
-	if e == Postgres {
-		return fmt.Sprintf("greatest(%s, %s)", a, b)
-	}
-	return fmt.Sprintf("max(%s, %s)", a, b)
-}
-
-// Least is the smaller of two SQL expressions (min, least).
-func (e Engine) Least(a, b string) string {
-	if e == Postgres {
-		return fmt.Sprintf("least(%s, %s)", a, b)
-	}
-	return fmt.Sprintf("min(%s, %s)", a, b)
-}
-
 // Now is the SQL expression for the current Unix time in seconds. Model
 // code passes its clock's time as a parameter instead wherever it can (the
 // tests move that clock); this is for migrations and defaults.

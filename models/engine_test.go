@@ -150,11 +150,9 @@ func TestMigrateRefusesANewerSchema(t *testing.T) {
 func TestEngineFragments(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, db *sql.DB) {
 		e := models.EngineOf(db)
-		var greatest, least int
 		var contains, missing bool
-		err := db.QueryRow(`SELECT `+e.Greatest("CAST(?1 AS BIGINT)", "?2")+`, `+e.Least("CAST(?1 AS BIGINT)", "?2")+`, `+
-			e.Contains("'staff@example.com'", "CAST(?3 AS TEXT)")+`, `+e.Contains("'staff@example.com'", "'zz'"), 3, 5, "ff@").
-			Scan(&greatest, &least, &contains, &missing)
+		err := db.QueryRow(`SELECT `+e.Contains("'staff@example.com'", "CAST(?1 AS TEXT)")+`, `+e.Contains("'staff@example.com'", "'zz'"), "ff@").
+			Scan(&contains, &missing)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -162,8 +160,8 @@ func TestEngineFragments(t *testing.T) {
 		if err := db.QueryRow(`SELECT ` + e.LowerASCII("'Ann.Kate@EXAMPLE.com'")).Scan(&lowered); err != nil || lowered != "ann.Kate@example.com" {
 			t.Errorf("LowerASCII = %q, %v", lowered, err)
 		}
-		if greatest != 5 || least != 3 || !contains || missing {
-			t.Errorf("greatest %d least %d contains %v missing %v", greatest, least, contains, missing)
+		if !contains || missing {
+			t.Errorf("contains %v missing %v", contains, missing)
 		}
 		var n int
 		if err := db.QueryRow(`SELECT count(*) FROM ` + e.IndexedBy("invitations", "invitations_pending_expiry_idx") +

@@ -113,9 +113,11 @@ const (
 )
 
 // topOffSQL raises every allocation with fewer than ?1 left to exactly ?1 left.
-func topOffSQL(e Engine) string {
-	return `UPDATE allocations SET allocated = held + ?1 WHERE unlimited = FALSE AND ` + e.Greatest("allocated - held", "0") + ` < ?1`
-}
+// "Fewer than ?1 left" is max(allocated - held, 0) < ?1, written without
+// the function call, which SQLite made for each of a million rows (a tenth
+// of the statement): for ?1 > 0 it is allocated - held < ?1, and for ?1 <= 0
+// nothing has fewer left.
+const topOffSQL = `UPDATE allocations SET allocated = held + ?1 WHERE unlimited = FALSE AND ?1 > 0 AND allocated - held < ?1`
 
 // apply runs one operation as one set-based statement in one transaction,
 // with its audit row and its allocation_changed event.
@@ -123,7 +125,7 @@ func (s *Staff) apply(ctx context.Context, actorID int64, c allocationChange) (i
 	var q string
 	switch c.action {
 	case ActionTopOff:
-		q = topOffSQL(s.engine)
+		q = topOffSQL
 	case ActionAddTo:
 		q = addToSQL
 		if c.onlyEmpty {
