@@ -90,14 +90,6 @@ func StatusLabel(status string) string {
 	}
 }
 
-// rowID and invitationPath run several times for every row of a list:
-// strconv, not fmt, which costs a reflection walk per call.
-func rowID(inv models.Invitation) string { return "invitation-" + strconv.FormatInt(inv.ID, 10) }
-
-func invitationPath(inv models.Invitation, action string) string {
-	return "/invitations/" + strconv.FormatInt(inv.ID, 10) + "/" + action
-}
-
 // DeliveryFinal reports whether an invitation email's delivery state can no
 // longer change by itself (sent, failed, bounced, cancelled), so its badge
 // stops asking.
