@@ -20,15 +20,21 @@ import (
 // page's buffer. They stay components (templ.Component) that the .templ
 // files call like any other; their tests render them as before.
 
+// written is the component that write renders through a markup of its
+// writer.
+func written(write func(m *markup)) templ.Component {
+	return templ.ComponentFunc(func(_ context.Context, w io.Writer) error {
+		m := newMarkup(w)
+		write(m)
+		return m.err
+	})
+}
+
 // InvitationRow is one sent invitation: address, label, note, dates,
 // status, delivery, the invitee's profile once joined, and the actions of a
 // pending one.
 func InvitationRow(inv models.Invitation, now time.Time) templ.Component {
-	return templ.ComponentFunc(func(_ context.Context, w io.Writer) error {
-		m := newMarkup(w)
-		m.invitationRow(inv, now)
-		return m.err
-	})
+	return written(func(m *markup) { m.invitationRow(inv, now) })
 }
 
 func (m *markup) invitationRow(inv models.Invitation, now time.Time) {
@@ -131,11 +137,7 @@ func (m *markup) actionForm(inv models.Invitation, action string, confirm bool) 
 
 // StatusBadge shows an invitation's status in colour.
 func StatusBadge(status string) templ.Component {
-	return templ.ComponentFunc(func(_ context.Context, w io.Writer) error {
-		m := newMarkup(w)
-		m.statusBadge(status)
-		return m.err
-	})
+	return written(func(m *markup) { m.statusBadge(status) })
 }
 
 // statusBadgeClasses are the badge's classes for each status.
@@ -165,11 +167,7 @@ func (m *markup) statusBadge(status string) {
 // for itself again; the answer for a final state has no trigger, so the
 // polling stops there.
 func DeliveryStatus(inv models.Invitation) templ.Component {
-	return templ.ComponentFunc(func(_ context.Context, w io.Writer) error {
-		m := newMarkup(w)
-		m.deliveryStatus(inv)
-		return m.err
-	})
+	return written(func(m *markup) { m.deliveryStatus(inv) })
 }
 
 func (m *markup) deliveryStatus(inv models.Invitation) {
@@ -217,28 +215,16 @@ func (m *markup) deliveryBadge(delivery string) {
 // "3 hours ago") with the date in its title, or just the date when now is
 // not known (the zero time).
 func Time(t, now time.Time) templ.Component {
-	return templ.ComponentFunc(func(_ context.Context, w io.Writer) error {
-		m := newMarkup(w)
-		m.time(t, now)
-		return m.err
-	})
+	return written(func(m *markup) { m.time(t, now) })
 }
 
 // Day shows a date as a <time> element, for pages that say when without a
 // relative form.
 func Day(t time.Time) templ.Component {
-	return templ.ComponentFunc(func(_ context.Context, w io.Writer) error {
-		m := newMarkup(w)
-		m.timeAs(t, dateLayout)
-		return m.err
-	})
+	return written(func(m *markup) { m.timeAs(t, dateLayout) })
 }
 
 // Moment shows a date and time of day as a <time> element.
 func Moment(t time.Time) templ.Component {
-	return templ.ComponentFunc(func(_ context.Context, w io.Writer) error {
-		m := newMarkup(w)
-		m.timeAs(t, dateTimeLayout)
-		return m.err
-	})
+	return written(func(m *markup) { m.timeAs(t, dateTimeLayout) })
 }
