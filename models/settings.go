@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -181,19 +182,31 @@ func domainSuffixes(key string) []string {
 	return out
 }
 
-// blockedDomain returns the blocked domain an address is at or under, or "".
-func blockedDomain(ctx context.Context, q queryer, key string) (string, error) {
+// blockedDomainSQL is the query for the blocked domain the address key is
+// at or under (the shortest, if several), with its parameters numbered from
+// first; ok is false when key has no domain to look up.
+func blockedDomainSQL(key string, first int) (query string, args []any, ok bool) {
 	suffixes := domainSuffixes(key)
 	if len(suffixes) == 0 {
+		return "", nil, false
+	}
+	marks := make([]string, len(suffixes))
+	for i, d := range suffixes {
+		args = append(args, d)
+		marks[i] = "?" + strconv.Itoa(first+i)
+	}
+	return `SELECT domain FROM blocked_domains WHERE domain IN (` + strings.Join(marks, ", ") + `)
+		ORDER BY length(domain) LIMIT 1`, args, true
+}
+
+// blockedDomain returns the blocked domain an address is at or under, or "".
+func blockedDomain(ctx context.Context, q queryer, key string) (string, error) {
+	query, args, ok := blockedDomainSQL(key, 1)
+	if !ok {
 		return "", nil
 	}
-	args := make([]any, len(suffixes))
-	for i, s := range suffixes {
-		args[i] = s
-	}
 	var d string
-	err := q.QueryRowContext(ctx, `SELECT domain FROM blocked_domains WHERE domain IN (`+strings.Repeat(",?", len(args))[1:]+`)
-		ORDER BY length(domain) LIMIT 1`, args...).Scan(&d)
+	err := q.QueryRowContext(ctx, query, args...).Scan(&d)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", nil
 	}

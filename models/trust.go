@@ -5,8 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strconv"
-	"strings"
 	"time"
 )
 
@@ -40,14 +38,9 @@ func (m *Invitations) readInviteFacts(ctx context.Context, tx *sql.Tx, now time.
 	var f inviteFacts
 	args := []any{key, inviterID, unix(now)}
 	blocked := "''"
-	if suffixes := domainSuffixes(key); len(suffixes) > 0 {
-		in := make([]string, len(suffixes))
-		for i, d := range suffixes {
-			args = append(args, d)
-			in[i] = "?" + strconv.Itoa(len(args))
-		}
-		blocked = `coalesce((SELECT domain FROM blocked_domains WHERE domain IN (` + strings.Join(in, ", ") + `)
-			ORDER BY length(domain) LIMIT 1), '')`
+	if query, domains, ok := blockedDomainSQL(key, len(args)+1); ok {
+		args = append(args, domains...)
+		blocked = "coalesce((" + query + "), '')"
 	}
 	// An overdue pending invitation reads as expired already: it is neither
 	// a duplicate nor held, and create makes it durable.
