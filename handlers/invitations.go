@@ -167,12 +167,12 @@ func (h *Handler) invitationList(w http.ResponseWriter, r *http.Request) {
 	// read with them: counting them again on every page was a sixth of it.
 	f.SkipTotal = status == "" && label == ""
 	invs, total, err := h.store.Invitations.List(r.Context(), f)
-	if f.SkipTotal {
-		total = u.Sent
-	}
 	if err != nil {
 		h.serverError(w, r, err)
 		return
+	}
+	if f.SkipTotal {
+		total = u.Sent
 	}
 	list := views.SentList{Invitations: invs, Total: total, Page: page, PerPage: invitationsPerPage, Status: status, Label: label, Now: h.store.Now()}
 	if wantsFragment(r) {

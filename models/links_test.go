@@ -265,7 +265,8 @@ func TestSuspensionClosesLinks(t *testing.T) {
 }
 
 // User.Sent counts every invitation a member sent, emailed or made by a
-// join through their link, and nothing they were refused.
+// join through their link, nothing they were refused, and follows a row
+// deleted by hand.
 func TestSentCountsEmailedAndLinkInvitations(t *testing.T) {
 	e := newEnv(t, withSecret, func(o *models.Options) { o.DefaultAllocation = 5 })
 	ctx := context.Background()
@@ -298,5 +299,11 @@ func TestSentCountsEmailedAndLinkInvitations(t *testing.T) {
 	}
 	if got, err := e.store.Users.Get(ctx, ann.ID); err != nil || got.Sent != 3 {
 		t.Errorf("Get: Sent = %d, %v; want 3", got.Sent, err)
+	}
+	if _, err := e.db.Exec(`DELETE FROM invitations WHERE inviter_id = ? AND email_key = ?`, ann.ID, "dee@example.com"); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := e.store.Users.Get(ctx, ann.ID); err != nil || got.Sent != 2 {
+		t.Errorf("after a delete: Sent = %d, %v; want 2", got.Sent, err)
 	}
 }
