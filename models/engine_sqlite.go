@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 
 	"github.com/mattn/go-sqlite3" // the database/sql driver "sqlite3"
@@ -28,10 +29,19 @@ func init() {
 		// that was four 4 KiB writes for every page the write-ahead log
 		// got, and the largest part of the writer's system time
 		// (docs/performance.md). It never holds more than one group's pages.
-		_, err := c.Exec("PRAGMA temp_store = MEMORY", nil)
+		//
+		// The log is checkpointed by the store in the background (store.go,
+		// rule 5); SQLite's own checkpoint after a commit is left as a
+		// backstop for a log past sqliteAutoCheckpoint pages.
+		_, err := c.Exec("PRAGMA temp_store = MEMORY; PRAGMA wal_autocheckpoint = "+strconv.Itoa(sqliteAutoCheckpoint), nil)
 		return err
 	}})
 }
+
+// sqliteAutoCheckpoint is the log size, in pages (40 MB), past which a
+// committing connection checkpoints the log itself: ten times SQLite's
+// default, reached only if the store's background checkpoints fall behind.
+const sqliteAutoCheckpoint = 10000
 
 // openSQLite opens (creating if needed) the SQLite database at path, with
 // the pragmas every pooled connection needs set in the DSN: foreign keys,

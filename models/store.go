@@ -20,6 +20,12 @@ package models
 //     database work alone and may run more than once (rule 2).
 //  4. Store.Close waits for the queued writes, then closes the writer's
 //     connection; a write after it fails with ErrClosed.
+//  5. The writer does not checkpoint the write-ahead log (SQLite's own
+//     checkpoint after a commit copies the log into the database file and
+//     syncs it, inside the commit): a goroutine of its own does it shortly
+//     after writes, on a pooled connection, while the writer goes on (see
+//     scheduleCheckpoint). SQLite's own checkpoint stays as a backstop for a
+//     log that grows past sqliteAutoCheckpoint pages.
 
 import (
 	"context"
@@ -29,6 +35,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -127,6 +134,15 @@ type core struct {
 	// argonHook, when set (by tests), runs in every argon slot before the
 	// work.
 	argonHook func()
+	// The background checkpoint of the write-ahead log (rule 5, SQLite
+	// only): checkpointing is set while one is scheduled, closing is closed
+	// by Close, checkpoints counts those done (for tests).
+	checkpointing   atomic.Bool
+	checkpointDelay time.Duration
+	closing         chan struct{}
+	closeOnce       sync.Once
+	checkpointWG    sync.WaitGroup
+	checkpoints     atomic.Int64
 	// engine says which write path commit takes (engine_postgres.go);
 	// pgWrites counts PostgreSQL writes under way (with queueMu), for Close.
 	engine   Engine
@@ -152,7 +168,7 @@ func New(db *sql.DB, opts Options) *Store {
 	ev := &Events{}
 	c := &core{db: db, opts: opts, bus: ev, mailQueued: make(chan struct{}, 1),
 		argonSlots: make(chan struct{}, runtime.GOMAXPROCS(0)), engine: EngineOf(db),
-		pgSlots: make(chan struct{}, pgWriters)}
+		pgSlots: make(chan struct{}, pgWriters), checkpointDelay: checkpointDelay, closing: make(chan struct{})}
 	c.idle = sync.NewCond(&c.queueMu)
 	ev.core = c
 	invs := &Invitations{c}
@@ -189,6 +205,8 @@ func (s *Store) Close() error {
 		c.idle.Wait()
 	}
 	c.queueMu.Unlock()
+	c.closeOnce.Do(func() { close(c.closing) })
+	c.checkpointWG.Wait()
 	if c.writeConn == nil {
 		return nil
 	}
@@ -361,7 +379,43 @@ func (c *core) runRound(jobs []*writeJob) (again []*writeJob) {
 		finish(fmt.Errorf("models: commit: %w", err))
 		return nil
 	}
+	c.scheduleCheckpoint()
 	return nil
+}
+
+// checkpointDelay is how long after a commit the log is checkpointed: long
+// enough that under load one checkpoint follows many groups, short enough
+// that the log stays small.
+const checkpointDelay = 100 * time.Millisecond
+
+// scheduleCheckpoint has the write-ahead log checkpointed checkpointDelay
+// from now, unless that is already scheduled (rule 5). A PASSIVE checkpoint
+// copies what no reader still needs and waits for nobody, so the writer
+// commits on meanwhile. When SQLite checkpointed inside the writer's commit
+// instead, the copy and its file syncs were a third of the writer's time
+// under a burst of invitations (docs/performance.md). Close runs a
+// scheduled checkpoint at once and waits for it.
+func (c *core) scheduleCheckpoint() {
+	if !c.checkpointing.CompareAndSwap(false, true) {
+		return
+	}
+	c.checkpointWG.Add(1)
+	go func() {
+		defer c.checkpointWG.Done()
+		t := time.NewTimer(c.checkpointDelay)
+		select {
+		case <-t.C:
+		case <-c.closing:
+			t.Stop()
+		}
+		// Cleared first: a commit from now on schedules the next one.
+		c.checkpointing.Store(false)
+		if _, err := c.db.Exec(`PRAGMA wal_checkpoint(PASSIVE)`); err == nil {
+			c.checkpoints.Add(1)
+		}
+		// A failure (the database closed, a busy checkpointer elsewhere)
+		// leaves the log to the next checkpoint or to SQLite's backstop.
+	}()
 }
 
 // run calls the job's function under a context that no caller can cancel

@@ -323,3 +323,63 @@ func TestArgonWorkIsBounded(t *testing.T) {
 		t.Errorf("hash with every slot taken and ctx done: %v; want context.Canceled", err)
 	}
 }
+
+// The writer leaves the log's checkpoint to a goroutine of its own (rule
+// 5): writes schedule one checkpoint, not one each, and Close runs a
+// scheduled one at once and waits for it. Every connection keeps SQLite's
+// own checkpoint only as a backstop.
+func TestLogIsCheckpointedBesideTheWriter(t *testing.T) {
+	db, err := Open(filepath.Join(t.TempDir(), "ckpt.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Exec(`CREATE TABLE t (n INTEGER NOT NULL UNIQUE)`); err != nil {
+		t.Fatal(err)
+	}
+	s := New(db, Options{})
+	c := s.core
+	c.checkpointDelay = time.Hour // only Close may run it
+	ctx := context.Background()
+	for i := range 20 {
+		if _, err := c.commit(ctx, func(ctx context.Context, tx *sql.Tx, ch *change) error {
+			_, err := tx.Exec(`INSERT INTO t (n) VALUES (?)`, i)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !c.checkpointing.Load() || c.checkpoints.Load() != 0 {
+		t.Fatalf("after 20 writes: scheduled %v, done %d; want one scheduled, none done", c.checkpointing.Load(), c.checkpoints.Load())
+	}
+	var backstop int
+	if err := c.writeConn.QueryRowContext(ctx, `PRAGMA wal_autocheckpoint`).Scan(&backstop); err != nil || backstop != sqliteAutoCheckpoint {
+		t.Errorf("the writer's wal_autocheckpoint = %d, %v; want %d", backstop, err, sqliteAutoCheckpoint)
+	}
+	done := make(chan error, 1)
+	go func() { done <- s.Close() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Close waited for the checkpoint's delay")
+	}
+	if n := c.checkpoints.Load(); n != 1 {
+		t.Errorf("checkpoints after Close = %d; want 1", n)
+	}
+}
+
+// Under the real delay, a write is followed by a checkpoint without Close.
+func TestWriteIsFollowedByACheckpoint(t *testing.T) {
+	c := newCore(t)
+	c.checkpointDelay = time.Millisecond
+	if _, err := c.commit(context.Background(), func(ctx context.Context, tx *sql.Tx, ch *change) error {
+		_, err := tx.Exec(`INSERT INTO t (n) VALUES (1)`)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "a checkpoint after the write", func() bool { return c.checkpoints.Load() == 1 && !c.checkpointing.Load() })
+}
