@@ -120,29 +120,29 @@ func (m *Bulk) Create(ctx context.Context, staffID int64, rows []BulkRow) (BulkJ
 
 const bulkJobColumns = `id, staff_id, total, done, created_at, finished_at`
 
-func scanBulkJob(row scanner) (BulkJob, error) {
-	var j BulkJob
+// scanBulkJob reads a bulkJobColumns row into j.
+func scanBulkJob(row scanner, j *BulkJob) error {
 	var created int64
 	var finished sql.NullInt64
 	err := row.Scan(&j.ID, &j.StaffID, &j.Total, &j.Done, &created, &finished)
 	if errors.Is(err, sql.ErrNoRows) {
-		return BulkJob{}, ErrNoRecord
+		return ErrNoRecord
 	}
 	if err != nil {
-		return BulkJob{}, fmt.Errorf("models: scan bulk job: %w", err)
+		return fmt.Errorf("models: scan bulk job: %w", err)
 	}
 	j.CreatedAt, j.FinishedAt = time.Unix(created, 0).UTC(), fromUnix(finished)
-	return j, nil
+	return nil
 }
 
 // Get returns the job with id, or ErrNoRecord.
 func (m *Bulk) Get(ctx context.Context, id int64) (BulkJob, error) {
-	return scanBulkJob(m.db.QueryRowContext(ctx, `SELECT `+bulkJobColumns+` FROM bulk_jobs WHERE id = ?`, id))
+	return one(m.db.QueryRowContext(ctx, `SELECT `+bulkJobColumns+` FROM bulk_jobs WHERE id = ?`, id), scanBulkJob)
 }
 
 // ListFor returns staffID's latest jobs, newest first.
 func (m *Bulk) ListFor(ctx context.Context, staffID int64, limit int) ([]BulkJob, error) {
-	out, err := queryAll(ctx, m.db, scanBulkJob, `SELECT `+bulkJobColumns+` FROM bulk_jobs WHERE staff_id = ? ORDER BY id DESC LIMIT ?`, staffID, limit)
+	out, err := queryAll(ctx, m.db, limit, scanBulkJob, `SELECT `+bulkJobColumns+` FROM bulk_jobs WHERE staff_id = ? ORDER BY id DESC LIMIT ?`, staffID, limit)
 	if err != nil {
 		return nil, fmt.Errorf("models: list bulk jobs: %w", err)
 	}
@@ -196,8 +196,8 @@ func (m *Bulk) WorkRows(ctx context.Context, limit int) (int, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, err
 	}
-	job, err := scanBulkJob(m.db.QueryRowContext(ctx, `SELECT `+bulkJobColumns+` FROM bulk_jobs
-		WHERE finished_at IS NULL ORDER BY id LIMIT 1`))
+	job, err := one(m.db.QueryRowContext(ctx, `SELECT `+bulkJobColumns+` FROM bulk_jobs
+		WHERE finished_at IS NULL ORDER BY id LIMIT 1`), scanBulkJob)
 	if errors.Is(err, ErrNoRecord) {
 		return 0, nil
 	}

@@ -116,18 +116,18 @@ const invitationSelect = `SELECT i.id, i.inviter_id, u.username, u.name, i.email
 	LEFT JOIN users e ON e.id = i.invitee_id
 	LEFT JOIN outbox o ON o.id = i.outbox_id`
 
-func scanInvitation(row scanner) (Invitation, error) {
-	var inv Invitation
+// scanInvitation reads an invitationSelect row into inv.
+func scanInvitation(row scanner, inv *Invitation) error {
 	var created, sent, expires int64
 	var accepted, revoked, reminded sql.NullInt64
 	err := row.Scan(&inv.ID, &inv.InviterID, &inv.InviterUsername, &inv.InviterName, &inv.Email, &inv.Note,
 		&inv.Status, &inv.Delivery, &created, &sent, &expires, &accepted, &revoked, &inv.Resends,
 		&inv.InviteeID, &inv.InviteeUsername, &reminded, &inv.Label, &inv.LinkID)
 	if errors.Is(err, sql.ErrNoRows) {
-		return Invitation{}, ErrNoRecord
+		return ErrNoRecord
 	}
 	if err != nil {
-		return Invitation{}, fmt.Errorf("models: scan invitation: %w", err)
+		return fmt.Errorf("models: scan invitation: %w", err)
 	}
 	inv.CreatedAt = time.Unix(created, 0).UTC()
 	inv.SentAt = time.Unix(sent, 0).UTC()
@@ -135,7 +135,7 @@ func scanInvitation(row scanner) (Invitation, error) {
 	inv.AcceptedAt = fromUnix(accepted)
 	inv.RevokedAt = fromUnix(revoked)
 	inv.RemindedAt = fromUnix(reminded)
-	return inv, nil
+	return nil
 }
 
 type queryer interface {
@@ -144,7 +144,7 @@ type queryer interface {
 }
 
 func getInvitation(ctx context.Context, q queryer, now time.Time, id int64) (Invitation, error) {
-	return scanInvitation(q.QueryRowContext(ctx, invitationSelect+` WHERE i.id = ?2`, unix(now), id))
+	return one(q.QueryRowContext(ctx, invitationSelect+` WHERE i.id = ?2`, unix(now), id), scanInvitation)
 }
 
 // Get returns the invitation with id, or ErrNoRecord.
@@ -227,38 +227,56 @@ func (m *Invitations) List(ctx context.Context, f ListFilter) ([]Invitation, int
 	limit := intParam(int64(f.PerPage))
 	offset := intParam(int64((f.Page - 1) * f.PerPage))
 	cond += " ORDER BY i.id DESC LIMIT " + limit + " OFFSET " + offset
-	out, err := queryInvitations(ctx, m.db, invitationSelect+` WHERE `+cond, args...)
+	out, err := queryInvitations(ctx, m.db, f.PerPage, invitationSelect+` WHERE `+cond, args...)
 	if err != nil {
 		return nil, 0, fmt.Errorf("models: list invitations: %w", err)
 	}
 	return out, total, nil
 }
 
-// queryInvitations runs q, an invitationSelect, and reads every row.
-func queryInvitations(ctx context.Context, q queryer, query string, args ...any) ([]Invitation, error) {
-	return queryAll(ctx, q, scanInvitation, query, args...)
+// queryInvitations runs q, an invitationSelect, and reads every row (size
+// as queryAll's).
+func queryInvitations(ctx context.Context, q queryer, size int, query string, args ...any) ([]Invitation, error) {
+	return queryAll(ctx, q, size, scanInvitation, query, args...)
 }
 
 // scanner is a row: *sql.Row or *sql.Rows.
 type scanner interface{ Scan(...any) error }
 
 // queryAll runs query through q and reads every row with scan: the loop that
-// every list would otherwise write again, rows.Err included.
-func queryAll[T any](ctx context.Context, q queryer, scan func(scanner) (T, error), query string, args ...any) ([]T, error) {
+// every list would otherwise write again, rows.Err included. size is how
+// many rows to make room for (the query's LIMIT, where it has one; past
+// 256, the slice grows as rows come). Each row
+// is scanned in place, into the slice: a list of invitations is a few
+// hundred bytes a row, and a value scanned on its own and then appended to
+// a growing slice cost three copies of it in garbage, half of all that the
+// busiest pages allocated (docs/performance.md).
+func queryAll[T any](ctx context.Context, q queryer, size int, scan func(scanner, *T) error, query string, args ...any) ([]T, error) {
 	rows, err := q.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var out []T
+	out := make([]T, 0, min(max(size, 0), 256))
+	var zero T
 	for rows.Next() {
-		v, err := scan(rows)
-		if err != nil {
+		out = append(out, zero)
+		if err := scan(rows, &out[len(out)-1]); err != nil {
 			return nil, err
 		}
-		out = append(out, v)
 	}
 	return out, rows.Err()
+}
+
+// one reads the single row of a query with scan; ErrNoRecord when there is
+// none.
+func one[T any](row *sql.Row, scan func(scanner, *T) error) (T, error) {
+	var v T
+	if err := scan(row, &v); err != nil {
+		var zero T
+		return zero, err
+	}
+	return v, nil
 }
 
 // Create sends an invitation from inviterID to email with note: the checks of

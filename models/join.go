@@ -22,7 +22,7 @@ func lookupInvitationToken(ctx context.Context, q queryer, now time.Time, token 
 		return Invitation{}, ErrTokenUnknown
 	}
 	hash := HashToken(token)
-	inv, err := scanInvitation(q.QueryRowContext(ctx, invitationSelect+` WHERE i.token_hash = ?2`, unix(now), hash))
+	inv, err := one(q.QueryRowContext(ctx, invitationSelect+` WHERE i.token_hash = ?2`, unix(now), hash), scanInvitation)
 	if errors.Is(err, ErrNoRecord) {
 		inv, err = lookupEarlierInvitationToken(ctx, q, now, hash)
 	}

@@ -146,22 +146,22 @@ const linkSelect = `SELECT l.id, l.creator_id, u.username, u.name, l.uses, l.use
 	l.created_at, l.expires_at, l.ended_at, l.nonce, l.token_hash
 	FROM links l JOIN users u ON u.id = l.creator_id`
 
-func scanLink(row scanner) (Link, error) {
-	var l Link
+// scanLink reads a linkSelect row into l.
+func scanLink(row scanner, l *Link) error {
 	var created, expires int64
 	var ended sql.NullInt64
 	err := row.Scan(&l.ID, &l.CreatorID, &l.CreatorUsername, &l.CreatorName, &l.Uses, &l.Used, &l.Label,
 		&l.Status, &created, &expires, &ended, &l.nonce, &l.hash)
 	if errors.Is(err, sql.ErrNoRows) {
-		return Link{}, ErrNoRecord
+		return ErrNoRecord
 	}
 	if err != nil {
-		return Link{}, fmt.Errorf("models: scan link: %w", err)
+		return fmt.Errorf("models: scan link: %w", err)
 	}
 	l.CreatedAt = time.Unix(created, 0).UTC()
 	l.ExpiresAt = time.Unix(expires, 0).UTC()
 	l.EndedAt = fromUnix(ended)
-	return l, nil
+	return nil
 }
 
 // Create makes a link of creator's with uses and label, expiring after
@@ -222,7 +222,7 @@ func linkEventData(l Link, givenBack int) map[string]any {
 }
 
 func getLink(ctx context.Context, q queryer, now time.Time, id int64) (Link, error) {
-	return scanLink(q.QueryRowContext(ctx, linkSelect+` WHERE l.id = ?2`, unix(now), id))
+	return one(q.QueryRowContext(ctx, linkSelect+` WHERE l.id = ?2`, unix(now), id), scanLink)
 }
 
 // Get returns the link with id if creatorID made it, and ErrNoRecord
@@ -245,7 +245,7 @@ func (m *Links) Get(ctx context.Context, creatorID, id int64) (Link, error) {
 // List returns creatorID's latest links, newest first, each with its token
 // (when open) and who joined through it.
 func (m *Links) List(ctx context.Context, creatorID int64) ([]Link, error) {
-	out, err := queryAll(ctx, m.db, scanLink, linkSelect+` WHERE l.creator_id = ?2 ORDER BY l.id DESC LIMIT ?3`,
+	out, err := queryAll(ctx, m.db, linkListLimit, scanLink, linkSelect+` WHERE l.creator_id = ?2 ORDER BY l.id DESC LIMIT ?3`,
 		unix(m.now()), creatorID, linkListLimit)
 	if err != nil {
 		return nil, fmt.Errorf("models: list links: %w", err)
@@ -303,7 +303,7 @@ func lookupLinkToken(ctx context.Context, q queryer, c *core, now time.Time, tok
 	if !plausibleToken(token) || len(c.opts.LinkSecret) == 0 {
 		return Link{}, ErrTokenUnknown
 	}
-	l, err := scanLink(q.QueryRowContext(ctx, linkSelect+` WHERE l.token_hash = ?2`, unix(now), HashToken(token)))
+	l, err := one(q.QueryRowContext(ctx, linkSelect+` WHERE l.token_hash = ?2`, unix(now), HashToken(token)), scanLink)
 	if errors.Is(err, ErrNoRecord) {
 		return Link{}, ErrTokenUnknown
 	}

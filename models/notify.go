@@ -150,7 +150,7 @@ func (m *Invitations) RemindDue(ctx context.Context) (int, error) {
 			in[i] = strconv.FormatInt(id, 10)
 		}
 		set := strings.Join(in, ",")
-		invs, err := queryInvitations(ctx, tx, invitationSelect+` WHERE i.id IN (`+set+`) ORDER BY i.id`, unix(now))
+		invs, err := queryInvitations(ctx, tx, len(ids), invitationSelect+` WHERE i.id IN (`+set+`) ORDER BY i.id`, unix(now))
 		if err != nil {
 			return err
 		}

@@ -376,7 +376,7 @@ func (s *Staff) ListUsers(ctx context.Context, f UserFilter) ([]User, string, er
 		return s.searchUsers(ctx, q, f)
 	}
 	after, _ := strconv.ParseInt(f.After, 10, 64)
-	out, err := queryAll(ctx, s.db, scanUser, `SELECT `+userColumns+userFrom+` WHERE users.id > ? ORDER BY users.id LIMIT ?`,
+	out, err := queryAll(ctx, s.db, f.PerPage+1, scanUser, `SELECT `+userColumns+userFrom+` WHERE users.id > ? ORDER BY users.id LIMIT ?`,
 		max(after, 0), f.PerPage+1)
 	if err != nil {
 		return nil, "", fmt.Errorf("models: list users: %w", err)
@@ -515,7 +515,7 @@ func (s *Staff) usersByID(ctx context.Context, ms []match) ([]User, error) {
 		args[i] = m.id
 	}
 	marks := strings.Repeat(",?", len(ms))[1:]
-	found, err := queryAll(ctx, s.db, scanUser, `SELECT `+userColumns+userFrom+` WHERE users.id IN (`+marks+`)`, args...)
+	found, err := queryAll(ctx, s.db, len(ms), scanUser, `SELECT `+userColumns+userFrom+` WHERE users.id IN (`+marks+`)`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("models: search users: %w", err)
 	}
@@ -619,7 +619,7 @@ func (s *Staff) Invitations(ctx context.Context, f InvitationFilter) ([]Invitati
 		args = append(args, id)
 	}
 	marks := strings.Repeat(",?", len(ids))[1:]
-	out, err := queryInvitations(ctx, s.db, invitationSelect+` WHERE i.id IN (`+marks+`) ORDER BY i.id DESC`, args...)
+	out, err := queryInvitations(ctx, s.db, len(ids), invitationSelect+` WHERE i.id IN (`+marks+`) ORDER BY i.id DESC`, args...)
 	if err != nil {
 		return nil, 0, fmt.Errorf("models: staff invitations: %w", err)
 	}

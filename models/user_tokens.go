@@ -181,7 +181,7 @@ func (m *Users) ResendConfirmation(ctx context.Context, id int64) error {
 // does nothing otherwise; callers answer the same either way.
 func (m *Users) RequestPasswordReset(ctx context.Context, email string) error {
 	return m.write(ctx, func(ctx context.Context, tx *sql.Tx, ch *change) error {
-		u, err := scanUser(tx.QueryRowContext(ctx, `SELECT `+userColumns+userFrom+` WHERE email_key = ?`, EmailKey(email)))
+		u, err := one(tx.QueryRowContext(ctx, `SELECT `+userColumns+userFrom+` WHERE email_key = ?`, EmailKey(email)), scanUser)
 		if errors.Is(err, ErrNoRecord) {
 			return nil
 		}

@@ -110,22 +110,22 @@ const userColumns = `users.id, email, username, name, password_hash, is_staff, i
 // userFrom is the FROM clause that goes with userColumns.
 const userFrom = ` FROM users JOIN allocations a ON a.user_id = users.id`
 
-func scanUser(row scanner) (User, error) {
-	var u User
+// scanUser reads a userColumns row into u.
+func scanUser(row scanner, u *User) error {
 	var verified sql.NullInt64
 	var joined int64
 	err := row.Scan(&u.ID, &u.Email, &u.Username, &u.Name, &u.passwordHash, &u.Staff, &u.Superuser, &u.ManageInvites,
 		&verified, &joined, &u.InvitedBy,
 		&u.Allocation.Allocated, &u.Allocation.Unlimited, &u.Allocation.Held, &u.Allocation.Accepted, &u.Sent, &u.SessionEpoch)
 	if errors.Is(err, sql.ErrNoRows) {
-		return User{}, ErrNoRecord
+		return ErrNoRecord
 	}
 	if err != nil {
-		return User{}, fmt.Errorf("models: scan user: %w", err)
+		return fmt.Errorf("models: scan user: %w", err)
 	}
 	u.VerifiedAt = fromUnix(verified)
 	u.JoinedAt = time.Unix(joined, 0).UTC()
-	return u, nil
+	return nil
 }
 
 const userByIDSQL = `SELECT ` + userColumns + userFrom + ` WHERE users.id = ?`
@@ -136,7 +136,7 @@ func (m *Users) Get(ctx context.Context, id int64) (User, error) {
 }
 
 func getUser(ctx context.Context, q queryer, id int64) (User, error) {
-	return scanUser(q.QueryRowContext(ctx, userByIDSQL, id))
+	return one(q.QueryRowContext(ctx, userByIDSQL, id), scanUser)
 }
 
 // userWithStandingSQL reads a user and their moderation standing at once:
@@ -178,14 +178,14 @@ const userByLoginSQL = `SELECT ` + userColumns + userFrom + ` WHERE email_key = 
 // GetByLogin returns the user whose email or username is login, or ErrNoRecord.
 func (m *Users) GetByLogin(ctx context.Context, login string) (User, error) {
 	key := EmailKey(login)
-	return scanUser(m.db.QueryRowContext(ctx, userByLoginSQL, key, key))
+	return one(m.db.QueryRowContext(ctx, userByLoginSQL, key, key), scanUser)
 }
 
 const userByUsernameSQL = `SELECT ` + userColumns + userFrom + ` WHERE username = ?`
 
 // GetByUsername returns the user with that username, or ErrNoRecord.
 func (m *Users) GetByUsername(ctx context.Context, username string) (User, error) {
-	return scanUser(m.db.QueryRowContext(ctx, userByUsernameSQL, NormalizeUsername(username)))
+	return one(m.db.QueryRowContext(ctx, userByUsernameSQL, NormalizeUsername(username)), scanUser)
 }
 
 // Any reports whether at least one user exists.
@@ -406,7 +406,7 @@ func (m *Users) GrantManageInvites(ctx context.Context, email string) (User, err
 		if n, _ := res.RowsAffected(); n == 0 {
 			return ErrNoRecord
 		}
-		u, err = scanUser(tx.QueryRowContext(ctx, `SELECT `+userColumns+userFrom+` WHERE email_key = ?`, EmailKey(email)))
+		u, err = one(tx.QueryRowContext(ctx, `SELECT `+userColumns+userFrom+` WHERE email_key = ?`, EmailKey(email)), scanUser)
 		return err
 	})
 	return u, err
