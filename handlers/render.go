@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -22,8 +23,11 @@ func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, c t
 		h.serverError(w, r, fmt.Errorf("render: %w", err))
 		return
 	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Add("Vary", "HX-Request")
+	hd := w.Header()
+	hd.Set("Content-Type", "text/html; charset=utf-8")
+	// The length is known: the page goes out in one piece, not in chunks.
+	hd.Set("Content-Length", strconv.Itoa(buf.Len()))
+	hd.Add("Vary", "HX-Request")
 	w.WriteHeader(status)
 	buf.WriteTo(w)
 }
