@@ -38,6 +38,21 @@ func init() {
 	}})
 }
 
+// sqliteInTransaction reports whether conn's SQLite connection is inside a
+// transaction: SQLite ends one by itself when a statement fails with an
+// interrupt, an I/O error or a full disk. (A connection of another driver
+// answers true.)
+func sqliteInTransaction(conn *sql.Conn) bool {
+	in := true
+	conn.Raw(func(dc any) error {
+		if c, ok := dc.(*sqlite3.SQLiteConn); ok {
+			in = !c.AutoCommit()
+		}
+		return nil
+	})
+	return in
+}
+
 // sqliteAutoCheckpoint is the log size, in pages (40 MB), past which a
 // committing connection checkpoints the log itself: ten times SQLite's
 // default, reached only if the store's background checkpoints fall behind.

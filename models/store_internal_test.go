@@ -197,6 +197,59 @@ func TestGroupSurvivesAJobThatKillsTheTransaction(t *testing.T) {
 	}
 }
 
+// A group first runs without savepoints. A job that kills the transaction
+// without returning an error (SQLite rolled it back under it) must not
+// leave the jobs after it committing statement by statement outside any
+// transaction: the group runs again with savepoints, the killer gets the
+// error, and only the innocent jobs' rows are there.
+func TestGroupNoticesATransactionKilledWithoutAnError(t *testing.T) {
+	c := newCore(t)
+	ctx := context.Background()
+	insert := func(n int) func(context.Context, *sql.Tx, *change) error {
+		return func(ctx context.Context, tx *sql.Tx, ch *change) error {
+			_, err := tx.ExecContext(ctx, `INSERT INTO t (n) VALUES (?)`, n)
+			return err
+		}
+	}
+	var runs atomic.Int32
+	jobs := []*writeJob{
+		{ctx: ctx, fn: func(ctx context.Context, tx *sql.Tx, ch *change) error {
+			runs.Add(1)
+			return insert(1)(ctx, tx, ch)
+		}},
+		{ctx: ctx, fn: func(ctx context.Context, tx *sql.Tx, ch *change) error {
+			insert(100)(ctx, tx, ch)
+			if _, err := tx.ExecContext(ctx, `ROLLBACK`); err != nil {
+				t.Errorf("rollback: %v", err)
+			}
+			return nil
+		}},
+		{ctx: ctx, fn: insert(2)},
+		{ctx: ctx, fn: insert(3)},
+	}
+	for _, j := range jobs {
+		j.done = make(chan struct{})
+	}
+	c.runGroup(jobs)
+	for i, j := range jobs {
+		if i == 1 {
+			if j.err == nil || j.ch != nil {
+				t.Errorf("the job that killed the transaction: err %v, change %v; want an error and no change", j.err, j.ch)
+			}
+			continue
+		}
+		if j.err != nil || j.ch == nil {
+			t.Errorf("job %d: err %v, change %v; want it committed", i, j.err, j.ch)
+		}
+	}
+	if got := fmt.Sprint(rows(t, c)); got != "[1 2 3]" {
+		t.Errorf("rows %s; want the innocent jobs' [1 2 3]", got)
+	}
+	if n := runs.Load(); n < 2 {
+		t.Errorf("the first job ran %d times; want it run again after the group's first round failed", n)
+	}
+}
+
 // Close lets the running and queued writes finish, then refuses new ones.
 func TestCloseWaitsForQueuedWrites(t *testing.T) {
 	db, err := Open(filepath.Join(t.TempDir(), "close.db"))
