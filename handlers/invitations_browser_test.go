@@ -71,10 +71,25 @@ func TestBrowserInviteAndJoin(t *testing.T) {
 	if got := text(t, browser, "#invites-remaining"); got != "1" {
 		t.Errorf("counter after the second invitation = %q; want 1", got)
 	}
+	if _, err := chromedp.Run(browser, chromedp.Evaluate[bool](`window.__noReload = true`)); err != nil {
+		t.Fatal(err)
+	}
+	// The new row's forms are live once htmx has processed them (after the
+	// settle); a click before that is a plain form post and a page load.
+	waitJS(t, browser, "row processed", `document.querySelector('[data-testid="sent-list"] li:first-child [data-testid="revoke"]').form["htmx-internal-data"]`)
 	do(t, browser, "revoke cid", chromedp.Click(chromedp.CSS(`[data-testid="sent-list"] li:first-child [data-testid="revoke"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`[data-status="revoked"]`)))
 	if got := text(t, browser, "#invites-remaining"); got != "2" {
 		t.Errorf("counter after revoking = %q; want 2", got)
+	}
+	// The answer took the row's place (the actions' container names the
+	// target for both forms): still two rows, the revoked one first, and
+	// nothing swapped into a row or a form.
+	shape, err := chromedp.Run(browser, chromedp.Evaluate[string](`[...document.querySelectorAll('#sent-items > li')].map(li => li.dataset.status).join(' ') +
+		' | nested ' + document.querySelectorAll('#sent-items li li, #sent-items form li').length +
+		' | reloaded ' + (window.__noReload !== true)`))
+	if err != nil || shape != "revoked pending | nested 0 | reloaded false" {
+		t.Errorf("sent list after revoking: %q (%v); want \"revoked pending | nested 0 | reloaded false\"", shape, err)
 	}
 	screenshot(t, browser, "invite-revoked")
 

@@ -42,8 +42,8 @@ func (m *markup) invitationRow(inv models.Invitation, now time.Time) {
 	m.int(inv.ID)
 	m.raw(`" class="p-4" data-testid="invitation-row" data-status="`)
 	m.text(inv.Status)
-	m.raw(`"><div class="flex items-start justify-between gap-2"><div class="min-w-0 flex-1">`)
-	m.raw(`<p class="truncate font-medium text-gray-900" title="`)
+	m.raw(`"><div class="row-head"><div class="min-w-0 flex-1">`)
+	m.raw(`<p class="row-email" title="`)
 	m.text(inv.Email)
 	m.raw(`" data-testid="invitation-email">`)
 	m.text(inv.Email)
@@ -60,7 +60,7 @@ func (m *markup) invitationRow(inv models.Invitation, now time.Time) {
 		m.text(inv.Note)
 		m.raw(`</p>`)
 	}
-	m.raw(`<p class="mt-1 text-xs text-gray-500">Sent `)
+	m.raw(`<p class="row-meta">Sent `)
 	m.time(inv.SentAt, now)
 	switch inv.Status {
 	case models.StatusPending:
@@ -91,12 +91,14 @@ func (m *markup) invitationRow(inv models.Invitation, now time.Time) {
 		m.text(inv.InviteeUsername)
 		m.raw(`</a></p>`)
 	}
-	m.raw(`</div><div class="flex shrink-0 flex-col items-end gap-2">`)
+	m.raw(`</div><div class="row-side">`)
 	m.statusBadge(inv.Status)
 	m.deliveryStatus(inv)
 	m.raw(`</div></div>`)
 	if inv.Status == models.StatusPending {
-		m.raw(`<div class="mt-3 flex gap-2">`)
+		// The actions' forms swap the row they are in: said once here,
+		// inherited by both.
+		m.raw(`<div class="row-actions" hx-target="closest li" hx-swap="outerHTML">`)
 		m.actionForm(inv, "resend", false)
 		if inv.Delivery == models.DeliveryFailed {
 			m.raw(`<button type="submit" class="btn-sm btn" aria-label="Resend the invitation to `)
@@ -114,7 +116,8 @@ func (m *markup) invitationRow(inv models.Invitation, now time.Time) {
 }
 
 // actionForm opens the form of a row's action (resend, revoke), which swaps
-// the row in place; with confirm, htmx asks first.
+// the row in place (the target is its container's); with confirm, htmx asks
+// first.
 func (m *markup) actionForm(inv models.Invitation, action string, confirm bool) {
 	m.raw(`<form method="post" action="/invitations/`)
 	m.int(inv.ID)
@@ -124,9 +127,7 @@ func (m *markup) actionForm(inv models.Invitation, action string, confirm bool) 
 	m.int(inv.ID)
 	m.raw("/")
 	m.raw(action)
-	m.raw(`" hx-target="#invitation-`)
-	m.int(inv.ID)
-	m.raw(`" hx-swap="outerHTML"`)
+	m.raw(`"`)
 	if confirm {
 		m.raw(` hx-confirm="Withdraw the invitation to `)
 		m.text(inv.Email)
