@@ -393,11 +393,11 @@ func (m *Invitations) create(ctx context.Context, inviter User, email, note stri
 		if err := m.checkRecipientRate(ctx, tx, now, key); err != nil {
 			return err
 		}
-		if err := tx.QueryRowContext(ctx, `INSERT INTO invitations (inviter_id, email, email_key, note, label, created_at, sent_at, expires_at, holds_invitation)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`, inviterID, email, key, note, label, unix(now), unix(now), unix(inv.ExpiresAt), !opts.unheld).Scan(&inv.ID); err != nil {
+		if inv.ID, err = insertID(ctx, tx, m.engine, `INSERT INTO invitations (inviter_id, email, email_key, note, label, created_at, sent_at, expires_at, holds_invitation)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, inviterID, email, key, note, label, unix(now), unix(now), unix(inv.ExpiresAt), !opts.unheld); err != nil {
 			return fmt.Errorf("models: insert invitation: %w", err)
 		}
-		if err := linkInvitationEmail(ctx, tx, ch, now, inv.ID, mail); err != nil {
+		if err := linkInvitationEmail(ctx, tx, m.engine, ch, now, inv.ID, mail); err != nil {
 			return err
 		}
 		if err := record(ctx, tx, ch, Event{Kind: EventInviteSent, UserID: inviterID, At: now, Invitation: &inv}); err != nil {
@@ -526,7 +526,7 @@ func retryAfter(now time.Time, oldest sql.NullInt64, window time.Duration) int {
 
 // queueInvitationEmail writes and queues the email for inv.
 func (m *Invitations) queueInvitationEmail(ctx context.Context, tx *sql.Tx, ch *change, now time.Time, inv Invitation, inviter User) (Invitation, error) {
-	if err := linkInvitationEmail(ctx, tx, ch, now, inv.ID, m.opts.Composer.Invitation(inv, inviter)); err != nil {
+	if err := linkInvitationEmail(ctx, tx, m.engine, ch, now, inv.ID, m.opts.Composer.Invitation(inv, inviter)); err != nil {
 		return Invitation{}, err
 	}
 	inv.Delivery = DeliveryQueued
@@ -535,9 +535,9 @@ func (m *Invitations) queueInvitationEmail(ctx context.Context, tx *sql.Tx, ch *
 
 // linkInvitationEmail queues e, the email of invitation id, and points the
 // invitation at it; the link's token is minted when it is delivered.
-func linkInvitationEmail(ctx context.Context, tx *sql.Tx, ch *change, now time.Time, id int64, e Email) error {
+func linkInvitationEmail(ctx context.Context, tx *sql.Tx, eng Engine, ch *change, now time.Time, id int64, e Email) error {
 	e.Kind = "invitation"
-	outboxID, err := enqueue(ctx, tx, ch, now, e, tokenInvitation, id)
+	outboxID, err := enqueue(ctx, tx, eng, ch, now, e, tokenInvitation, id)
 	if err != nil {
 		return err
 	}

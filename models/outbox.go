@@ -46,13 +46,13 @@ const (
 )
 
 const enqueueSQL = `INSERT INTO outbox (kind, to_addr, to_key, subject, text_body, html_body, token_kind, token_ref,
-	next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`
+	next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
-// enqueue adds e to the outbox inside tx.
-func enqueue(ctx context.Context, tx *sql.Tx, ch *change, now time.Time, e Email, tokenKind string, tokenRef int64) (int64, error) {
-	var id int64
-	if err := tx.QueryRowContext(ctx, enqueueSQL, e.Kind, e.To, EmailKey(e.To), e.Subject, e.Text, e.HTML,
-		tokenKind, tokenRef, unix(now), unix(now)).Scan(&id); err != nil {
+// enqueue adds e to the outbox inside tx (of engine eng).
+func enqueue(ctx context.Context, tx *sql.Tx, eng Engine, ch *change, now time.Time, e Email, tokenKind string, tokenRef int64) (int64, error) {
+	id, err := insertID(ctx, tx, eng, enqueueSQL, e.Kind, e.To, EmailKey(e.To), e.Subject, e.Text, e.HTML,
+		tokenKind, tokenRef, unix(now), unix(now))
+	if err != nil {
 		return 0, fmt.Errorf("models: enqueue email: %w", err)
 	}
 	ch.mailed = true

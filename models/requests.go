@@ -120,7 +120,7 @@ func (m *Requests) Ask(ctx context.Context, email, reason string) error {
 			return nil
 		}
 		mail.Kind = requestConfirmKind
-		_, err := enqueue(ctx, tx, ch, now, mail, tokenNone, id)
+		_, err := enqueue(ctx, tx, m.engine, ch, now, mail, tokenNone, id)
 		return err
 	})
 }
@@ -293,7 +293,7 @@ func (m *Requests) Decline(ctx context.Context, staffID, id int64, reason string
 		req.Status, req.DecidedAt, req.DecidedBy, req.DeclineReason = RequestDeclined, now, staffID, reason
 		mail := m.opts.Composer.RequestDeclined(req.Email, reason)
 		mail.Kind = "request_declined"
-		if _, err := enqueue(ctx, tx, ch, now, mail, tokenNone, 0); err != nil {
+		if _, err := enqueue(ctx, tx, m.engine, ch, now, mail, tokenNone, 0); err != nil {
 			return err
 		}
 		return record(ctx, tx, ch, Event{Kind: EventRequestDeclined, UserID: staffID, At: now,

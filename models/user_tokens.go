@@ -32,7 +32,7 @@ func queueUserToken(ctx context.Context, tx *sql.Tx, c *core, ch *change, u User
 		u.ID, purpose, EmailKey(u.Email), unix(now), unix(now.Add(ttl))).Scan(&id); err != nil {
 		return fmt.Errorf("models: insert %s token: %w", purpose, err)
 	}
-	_, err := enqueue(ctx, tx, ch, now, email, tokenUser, id)
+	_, err := enqueue(ctx, tx, c.engine, ch, now, email, tokenUser, id)
 	return err
 }
 
