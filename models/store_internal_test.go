@@ -250,6 +250,93 @@ func TestGroupNoticesATransactionKilledWithoutAnError(t *testing.T) {
 	}
 }
 
+// After a group of several jobs, while some but fewer are queued, the
+// writer waits briefly for the queue to hold as many again before it starts
+// the next group: here the wait is an hour, so the third group can only
+// start because the queue filled. A write that finds the queue empty never
+// waits (the lone write at the end would otherwise take the hour).
+func TestWriterWaitsForTheNextGroupToFill(t *testing.T) {
+	c := newCore(t)
+	c.lingerDelay = time.Hour
+	ctx := context.Background()
+	insert := func(n int) func(context.Context, *sql.Tx, *change) error {
+		return func(ctx context.Context, tx *sql.Tx, ch *change) error {
+			_, err := tx.ExecContext(ctx, `INSERT INTO t (n) VALUES (?)`, n)
+			return err
+		}
+	}
+	var wg sync.WaitGroup
+	write := func(fn func(context.Context, *sql.Tx, *change) error) {
+		wg.Go(func() {
+			if _, err := c.commit(ctx, fn); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	// holding returns a job that signals it runs, then waits for release.
+	holding := func(n int, running, release chan struct{}) func(context.Context, *sql.Tx, *change) error {
+		return func(ctx context.Context, tx *sql.Tx, ch *change) error {
+			close(running)
+			<-release
+			return insert(n)(ctx, tx, ch)
+		}
+	}
+	queued := func() int {
+		c.queueMu.Lock()
+		defer c.queueMu.Unlock()
+		return len(c.queue)
+	}
+	waitQueued := func(n int) {
+		t.Helper()
+		for deadline := time.Now().Add(10 * time.Second); queued() < n; time.Sleep(time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("%d jobs queued; want %d", queued(), n)
+			}
+		}
+	}
+	// Job 0 holds the writer while jobs 1 to 7 queue; job 7, the last of
+	// that group, holds it again while job 8 queues. So the group of seven
+	// ends with one job queued, and the writer waits for seven.
+	run0, rel0, run7, rel7 := make(chan struct{}), make(chan struct{}), make(chan struct{}), make(chan struct{})
+	write(holding(0, run0, rel0))
+	<-run0
+	for i := 1; i <= 6; i++ {
+		write(insert(i))
+	}
+	waitQueued(6)
+	write(holding(7, run7, rel7))
+	waitQueued(7)
+	close(rel0)
+	<-run7
+	write(insert(8))
+	waitQueued(1)
+	close(rel7)
+	for i := 9; i <= 13; i++ {
+		write(insert(i))
+	}
+	waitQueued(6)
+	time.Sleep(20 * time.Millisecond)
+	if n := queued(); n != 6 {
+		t.Fatalf("%d jobs queued while the writer waits for seven; want all 6 still there", n)
+	}
+	write(insert(14))
+	wg.Wait()
+	if got := len(rows(t, c)); got != 15 {
+		t.Errorf("%d rows; want 15", got)
+	}
+	// A lone write after that group of seven finds the queue empty.
+	done := make(chan error, 1)
+	go func() { _, err := c.commit(ctx, insert(15)); done <- err }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Error(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("a lone write waited for a group to fill")
+	}
+}
+
 // Close lets the running and queued writes finish, then refuses new ones.
 func TestCloseWaitsForQueuedWrites(t *testing.T) {
 	db, err := Open(filepath.Join(t.TempDir(), "close.db"))
