@@ -98,6 +98,14 @@ func TestGroupedWritesSucceedOrFailAlone(t *testing.T) {
 	}
 }
 
+// insert is a write that inserts n into t.
+func insert(n int) func(context.Context, *sql.Tx, *change) error {
+	return func(ctx context.Context, tx *sql.Tx, ch *change) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO t (n) VALUES (?)`, n)
+		return err
+	}
+}
+
 // SetArgonHook makes f run in every argon slot of s before the work; the
 // models_test tests use it to watch and hold password hashing.
 func SetArgonHook(s *Store, f func()) { s.core.argonHook = f }
@@ -131,12 +139,6 @@ func rows(t *testing.T, c *core) []int {
 // again in a fresh transaction and commit.
 func TestGroupSurvivesAJobThatKillsTheTransaction(t *testing.T) {
 	c := newCore(t)
-	insert := func(n int) func(context.Context, *sql.Tx, *change) error {
-		return func(ctx context.Context, tx *sql.Tx, ch *change) error {
-			_, err := tx.ExecContext(ctx, `INSERT INTO t (n) VALUES (?)`, n)
-			return err
-		}
-	}
 	gone, cancel := context.WithCancel(context.Background())
 	cancel()
 	mid, cancelMid := context.WithCancel(context.Background())
@@ -205,12 +207,6 @@ func TestGroupSurvivesAJobThatKillsTheTransaction(t *testing.T) {
 func TestGroupNoticesATransactionKilledWithoutAnError(t *testing.T) {
 	c := newCore(t)
 	ctx := context.Background()
-	insert := func(n int) func(context.Context, *sql.Tx, *change) error {
-		return func(ctx context.Context, tx *sql.Tx, ch *change) error {
-			_, err := tx.ExecContext(ctx, `INSERT INTO t (n) VALUES (?)`, n)
-			return err
-		}
-	}
 	var runs atomic.Int32
 	jobs := []*writeJob{
 		{ctx: ctx, fn: func(ctx context.Context, tx *sql.Tx, ch *change) error {
@@ -259,12 +255,6 @@ func TestWriterWaitsForTheNextGroupToFill(t *testing.T) {
 	c := newCore(t)
 	c.lingerDelay = time.Hour
 	ctx := context.Background()
-	insert := func(n int) func(context.Context, *sql.Tx, *change) error {
-		return func(ctx context.Context, tx *sql.Tx, ch *change) error {
-			_, err := tx.ExecContext(ctx, `INSERT INTO t (n) VALUES (?)`, n)
-			return err
-		}
-	}
 	var wg sync.WaitGroup
 	write := func(fn func(context.Context, *sql.Tx, *change) error) {
 		wg.Go(func() {
