@@ -295,7 +295,7 @@ func (c *core) commit(ctx context.Context, fn func(ctx context.Context, tx *sql.
 // writes the groups were of five or six jobs while the queue refilled, and
 // each commit costs about as much as three jobs (the log pages of all the
 // tables and indexes the group changed); waiting up to this long for as
-// many jobs as the last group had gave 2 to 6 % more invitations a second
+// many jobs as the last group had gave 3 to 10 % more invitations a second
 // under the W1 load (docs/performance.md). A write on its own, or one of a
 // few, never waits, nor does one that finds the queue empty.
 const (
