@@ -48,8 +48,8 @@ func (m *APITokens) Create(ctx context.Context, userID int64, name string) (stri
 		if !u.Verified() {
 			return ErrTokensNeedVerified
 		}
-		if err := tx.QueryRowContext(ctx, `INSERT INTO api_tokens (user_id, name, token_hash, created_at) VALUES (?, ?, ?, ?) RETURNING id`,
-			userID, t.Name, hash, unix(t.CreatedAt)).Scan(&t.ID); err != nil {
+		if t.ID, err = insertID(ctx, tx, m.engine, `INSERT INTO api_tokens (user_id, name, token_hash, created_at) VALUES (?, ?, ?, ?)`,
+			userID, t.Name, hash, unix(t.CreatedAt)); err != nil {
 			return fmt.Errorf("models: insert api token: %w", err)
 		}
 		return nil

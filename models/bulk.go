@@ -92,8 +92,9 @@ func (m *Bulk) Create(ctx context.Context, staffID int64, rows []BulkRow) (BulkJ
 	job := BulkJob{StaffID: staffID, Total: len(rows)}
 	err := m.write(ctx, func(ctx context.Context, tx *sql.Tx, ch *change) error {
 		job.CreatedAt = m.now()
-		if err := tx.QueryRowContext(ctx, `INSERT INTO bulk_jobs (staff_id, total, created_at) VALUES (?, ?, ?) RETURNING id`,
-			staffID, len(rows), unix(job.CreatedAt)).Scan(&job.ID); err != nil {
+		var err error
+		if job.ID, err = insertID(ctx, tx, m.engine, `INSERT INTO bulk_jobs (staff_id, total, created_at) VALUES (?, ?, ?)`,
+			staffID, len(rows), unix(job.CreatedAt)); err != nil {
 			return fmt.Errorf("models: insert bulk job: %w", err)
 		}
 		stmt, err := tx.PrepareContext(ctx, `INSERT INTO bulk_rows (job_id, n, email, note) VALUES (?, ?, ?, ?)`)

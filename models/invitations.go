@@ -246,11 +246,11 @@ type scanner interface{ Scan(...any) error }
 // queryAll runs query through q and reads every row with scan: the loop that
 // every list would otherwise write again, rows.Err included. size is how
 // many rows to make room for (the query's LIMIT, where it has one; past
-// 256, the slice grows as rows come). Each row
-// is scanned in place, into the slice: a list of invitations is a few
-// hundred bytes a row, and a value scanned on its own and then appended to
-// a growing slice cost three copies of it in garbage, half of all that the
-// busiest pages allocated (docs/performance.md).
+// 256, the slice grows as rows come). Each row is scanned in place, into
+// the slice: a list of invitations is a few hundred bytes a row, and a
+// value scanned on its own and then appended to a growing slice cost three
+// copies of it in garbage, half of all that the busiest pages allocated
+// (docs/performance.md).
 func queryAll[T any](ctx context.Context, q queryer, size int, scan func(scanner, *T) error, query string, args ...any) ([]T, error) {
 	rows, err := q.QueryContext(ctx, query, args...)
 	if err != nil {
@@ -268,8 +268,8 @@ func queryAll[T any](ctx context.Context, q queryer, size int, scan func(scanner
 	return out, rows.Err()
 }
 
-// one reads the single row of a query with scan; ErrNoRecord when there is
-// none.
+// one reads the single row of a query with scan (each scan function turns
+// "no row" into ErrNoRecord).
 func one[T any](row *sql.Row, scan func(scanner, *T) error) (T, error) {
 	var v T
 	if err := scan(row, &v); err != nil {

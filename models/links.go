@@ -195,9 +195,9 @@ func (m *Links) Create(ctx context.Context, creator User, uses int, expiresIn ti
 		if err != nil {
 			return fmt.Errorf("models: hold link invitations: %w", err)
 		}
-		var id int64
-		if err := tx.QueryRowContext(ctx, `INSERT INTO links (creator_id, nonce, uses, label, created_at, expires_at)
-			VALUES (?, ?, ?, ?, ?, ?) RETURNING id`, creator.ID, nonce, uses, label, unix(now), unix(now.Add(expiresIn))).Scan(&id); err != nil {
+		id, err := insertID(ctx, tx, m.engine, `INSERT INTO links (creator_id, nonce, uses, label, created_at, expires_at)
+			VALUES (?, ?, ?, ?, ?, ?)`, creator.ID, nonce, uses, label, unix(now), unix(now.Add(expiresIn)))
+		if err != nil {
 			return fmt.Errorf("models: insert link: %w", err)
 		}
 		// The id is part of the token, so the hash is set once the row has one.
@@ -369,10 +369,10 @@ func (m *Links) Join(ctx context.Context, token string, nu NewUser) (User, Link,
 		// The held invitation becomes an accepted one of the link's.
 		var id int64
 		email := strings.TrimSpace(nu.Email)
-		if err := tx.QueryRowContext(ctx, `INSERT INTO invitations (inviter_id, email, email_key, note, label, link_id, status,
+		if id, err = insertID(ctx, tx, m.engine, `INSERT INTO invitations (inviter_id, email, email_key, note, label, link_id, status,
 			created_at, sent_at, expires_at, accepted_at, ended_at, invitee_id)
-			VALUES (?1, ?2, ?3, '', ?4, ?5, 'accepted', ?6, ?6, ?7, ?6, ?6, ?8) RETURNING id`,
-			l.CreatorID, email, EmailKey(email), l.Label, l.ID, unix(now), unix(l.ExpiresAt), u.ID).Scan(&id); err != nil {
+			VALUES (?1, ?2, ?3, '', ?4, ?5, 'accepted', ?6, ?6, ?7, ?6, ?6, ?8)`,
+			l.CreatorID, email, EmailKey(email), l.Label, l.ID, unix(now), unix(l.ExpiresAt), u.ID); err != nil {
 			return fmt.Errorf("models: insert link invitation: %w", err)
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE allocations SET accepted = accepted + 1 WHERE user_id = ?`, l.CreatorID); err != nil {

@@ -107,10 +107,9 @@ type ModerationResult struct {
 
 // moderationAudit writes one audit row for a moderation action and returns
 // its id; the counts are filled in by finishAudit once known.
-func moderationAudit(ctx context.Context, tx *sql.Tx, now time.Time, actorID int64, action string, targetID int64, reason string) (int64, error) {
-	var id int64
-	err := tx.QueryRowContext(ctx, `INSERT INTO audit_log (actor_id, action, target_id, users_changed, reason, created_at)
-		VALUES (nullif(CAST(? AS BIGINT), 0), ?, ?, 0, ?, ?) RETURNING id`, actorID, action, targetID, reason, unix(now)).Scan(&id)
+func moderationAudit(ctx context.Context, tx *sql.Tx, eng Engine, now time.Time, actorID int64, action string, targetID int64, reason string) (int64, error) {
+	id, err := insertID(ctx, tx, eng, `INSERT INTO audit_log (actor_id, action, target_id, users_changed, reason, created_at)
+		VALUES (nullif(CAST(? AS BIGINT), 0), ?, ?, 0, ?, ?)`, actorID, action, targetID, reason, unix(now))
 	if err != nil {
 		return 0, fmt.Errorf("models: audit: %w", err)
 	}
@@ -149,7 +148,7 @@ func (s *Staff) Suspend(ctx context.Context, actorID, userID int64, reason strin
 		if err := target(ctx, tx, actorID, userID); err != nil {
 			return err
 		}
-		auditID, err := moderationAudit(ctx, tx, now, actorID, ActionSuspend, userID, reason)
+		auditID, err := moderationAudit(ctx, tx, s.engine, now, actorID, ActionSuspend, userID, reason)
 		if err != nil {
 			return err
 		}
@@ -191,7 +190,7 @@ func (s *Staff) Unsuspend(ctx context.Context, actorID, userID int64, reason str
 		if _, err := getUser(ctx, tx, userID); err != nil {
 			return err
 		}
-		auditID, err := moderationAudit(ctx, tx, now, actorID, ActionUnsuspend, userID, reason)
+		auditID, err := moderationAudit(ctx, tx, s.engine, now, actorID, ActionUnsuspend, userID, reason)
 		if err != nil {
 			return err
 		}
@@ -229,7 +228,7 @@ func (s *Staff) SetInviting(ctx context.Context, actorID, userID int64, on bool,
 		} else if _, err := getUser(ctx, tx, userID); err != nil {
 			return err
 		}
-		auditID, err := moderationAudit(ctx, tx, now, actorID, action, userID, reason)
+		auditID, err := moderationAudit(ctx, tx, s.engine, now, actorID, action, userID, reason)
 		if err != nil {
 			return err
 		}
@@ -578,7 +577,7 @@ func (s *Staff) RevokeSubtree(ctx context.Context, actorID, userID int64, reason
 		if _, err := getUser(ctx, tx, userID); err != nil {
 			return err
 		}
-		auditID, err := moderationAudit(ctx, tx, now, actorID, ActionSubtreeRevoke, userID, reason)
+		auditID, err := moderationAudit(ctx, tx, s.engine, now, actorID, ActionSubtreeRevoke, userID, reason)
 		if err != nil {
 			return err
 		}
@@ -607,7 +606,7 @@ func (s *Staff) SuspendSubtree(ctx context.Context, actorID, userID int64, reaso
 		if err := target(ctx, tx, actorID, userID); err != nil {
 			return err
 		}
-		auditID, err := moderationAudit(ctx, tx, now, actorID, ActionSubtreeSuspend, userID, reason)
+		auditID, err := moderationAudit(ctx, tx, s.engine, now, actorID, ActionSubtreeSuspend, userID, reason)
 		if err != nil {
 			return err
 		}

@@ -111,16 +111,16 @@ func (m *Requests) Ask(ctx context.Context, email, reason string) error {
 		if asked {
 			return ErrAlreadyAsked
 		}
-		var id int64
-		if err := tx.QueryRowContext(ctx, `INSERT INTO invite_requests (email, email_key, reason, created_at, expires_at)
-			VALUES (?, ?, ?, ?, ?) RETURNING id`, email, key, reason, unix(now), unix(now.Add(requestConfirmTTL))).Scan(&id); err != nil {
+		id, err := insertID(ctx, tx, m.engine, `INSERT INTO invite_requests (email, email_key, reason, created_at, expires_at)
+			VALUES (?, ?, ?, ?, ?)`, email, key, reason, unix(now), unix(now.Add(requestConfirmTTL)))
+		if err != nil {
 			return fmt.Errorf("models: insert request: %w", err)
 		}
 		if member {
 			return nil
 		}
 		mail.Kind = requestConfirmKind
-		_, err := enqueue(ctx, tx, m.engine, ch, now, mail, tokenNone, id)
+		_, err = enqueue(ctx, tx, m.engine, ch, now, mail, tokenNone, id)
 		return err
 	})
 }

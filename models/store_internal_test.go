@@ -315,15 +315,25 @@ func TestWriterWaitsForTheNextGroupToFill(t *testing.T) {
 		t.Errorf("%d rows; want 15", got)
 	}
 	// A lone write after that group of seven finds the queue empty.
+	finishes(t, "a lone write (it waited for a group to fill)", func() error {
+		_, err := c.commit(ctx, insert(15))
+		return err
+	})
+}
+
+// finishes runs fn and fails the test if it errs or takes more than 10 s
+// (what says what took too long).
+func finishes(t *testing.T, what string, fn func() error) {
+	t.Helper()
 	done := make(chan error, 1)
-	go func() { _, err := c.commit(ctx, insert(15)); done <- err }()
+	go func() { done <- fn() }()
 	select {
 	case err := <-done:
 		if err != nil {
-			t.Error(err)
+			t.Fatalf("%s: %v", what, err)
 		}
 	case <-time.After(10 * time.Second):
-		t.Fatal("a lone write waited for a group to fill")
+		t.Fatalf("timed out waiting for %s", what)
 	}
 }
 
@@ -486,16 +496,7 @@ func TestLogIsCheckpointedBesideTheWriter(t *testing.T) {
 	if err := c.writeConn.QueryRowContext(ctx, `PRAGMA wal_autocheckpoint`).Scan(&backstop); err != nil || backstop != sqliteAutoCheckpoint {
 		t.Errorf("the writer's wal_autocheckpoint = %d, %v; want %d", backstop, err, sqliteAutoCheckpoint)
 	}
-	done := make(chan error, 1)
-	go func() { done <- s.Close() }()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatal(err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("Close waited for the checkpoint's delay")
-	}
+	finishes(t, "Close (it waited for the checkpoint's delay)", s.Close)
 	if n := c.checkpoints.Load(); n != 1 {
 		t.Errorf("checkpoints after Close = %d; want 1", n)
 	}

@@ -26,13 +26,13 @@ func queueUserToken(ctx context.Context, tx *sql.Tx, c *core, ch *change, u User
 		ttl, email = resetTTL, c.opts.Composer.PasswordReset(u)
 		email.Kind = purposeReset
 	}
-	var id int64
-	if err := tx.QueryRowContext(ctx,
-		`INSERT INTO user_tokens (user_id, purpose, email_key, created_at, expires_at) VALUES (?, ?, ?, ?, ?) RETURNING id`,
-		u.ID, purpose, EmailKey(u.Email), unix(now), unix(now.Add(ttl))).Scan(&id); err != nil {
+	id, err := insertID(ctx, tx, c.engine,
+		`INSERT INTO user_tokens (user_id, purpose, email_key, created_at, expires_at) VALUES (?, ?, ?, ?, ?)`,
+		u.ID, purpose, EmailKey(u.Email), unix(now), unix(now.Add(ttl)))
+	if err != nil {
 		return fmt.Errorf("models: insert %s token: %w", purpose, err)
 	}
-	_, err := enqueue(ctx, tx, c.engine, ch, now, email, tokenUser, id)
+	_, err = enqueue(ctx, tx, c.engine, ch, now, email, tokenUser, id)
 	return err
 }
 

@@ -244,7 +244,7 @@ func (m *Users) CreateFirst(ctx context.Context, nu NewUser) (User, error) {
 
 const (
 	insertUserSQL = `INSERT INTO users (email, email_key, username, name, password_hash, is_staff, is_superuser,
-	email_verified_at, joined_at, invited_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, nullif(CAST(? AS BIGINT), 0)) RETURNING id`
+	email_verified_at, joined_at, invited_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, nullif(CAST(? AS BIGINT), 0))`
 	insertAllocationSQL = `INSERT INTO allocations (user_id, allocated, unlimited) VALUES (?, ?, ?)`
 )
 
@@ -266,9 +266,8 @@ func insertUser(ctx context.Context, tx *sql.Tx, c *core, ch *change, nu NewUser
 	if allocated < 0 {
 		allocated, unlimited = 0, true
 	}
-	var id int64
-	err := tx.QueryRowContext(ctx, insertUserSQL, email, EmailKey(email), NormalizeUsername(nu.Username),
-		strings.TrimSpace(nu.Name), nu.passwordHash, nu.Staff, nu.Superuser, verified, unix(now), invitedBy).Scan(&id)
+	id, err := insertID(ctx, tx, c.engine, insertUserSQL, email, EmailKey(email), NormalizeUsername(nu.Username),
+		strings.TrimSpace(nu.Name), nu.passwordHash, nu.Staff, nu.Superuser, verified, unix(now), invitedBy)
 	switch {
 	case IsUniqueViolation(err, "users.email_key", "users_email_key_key"):
 		return User{}, ErrDuplicateEmail

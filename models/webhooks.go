@@ -84,7 +84,7 @@ func NewWebhookSecret() (secret string, key string) {
 }
 
 const createEndpointSQL = `INSERT INTO webhook_endpoints (url, all_events, secret, created_by, created_at)
-	VALUES (?, ?, ?, nullif(CAST(? AS BIGINT), 0), ?) RETURNING id`
+	VALUES (?, ?, ?, nullif(CAST(? AS BIGINT), 0), ?)`
 
 // Create adds an endpoint for url (already checked by the caller) that
 // receives events of the given kinds (none: all) and returns it with its
@@ -94,7 +94,8 @@ func (w *Webhooks) Create(ctx context.Context, staffID int64, url string, kinds 
 	now := w.now()
 	ep := WebhookEndpoint{URL: url, Events: kinds, Enabled: true, CreatedAt: now}
 	err := w.write(ctx, func(ctx context.Context, tx *sql.Tx, ch *change) error {
-		if err := tx.QueryRowContext(ctx, createEndpointSQL, url, len(kinds) == 0, key, staffID, unix(now)).Scan(&ep.ID); err != nil {
+		var err error
+		if ep.ID, err = insertID(ctx, tx, w.engine, createEndpointSQL, url, len(kinds) == 0, key, staffID, unix(now)); err != nil {
 			return fmt.Errorf("models: create webhook: %w", err)
 		}
 		for _, k := range kinds {
