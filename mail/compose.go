@@ -1,10 +1,10 @@
 package mail
 
 import (
-	"bytes"
-	htmltemplate "html/template"
+	"context"
 	"strings"
-	texttemplate "text/template"
+
+	"github.com/a-h/templ"
 
 	"github.com/beckon-app/beckon/models"
 )
@@ -33,16 +33,41 @@ func (c Composer) url(path string) string {
 
 // Confirmation is the email that proves an address.
 func (c Composer) Confirmation(u models.User) models.Email {
-	return c.render(u.Email, "Confirm your email address for "+c.SiteName, "confirm", map[string]any{
-		"Site": c.SiteName, "Name": u.DisplayName(), "Link": c.link("/confirm-email/"), "Days": 3,
-	})
+	name, link := u.DisplayName(), c.link("/confirm-email/")
+	var t text
+	t.line("Hello ", name, ",")
+	t.line()
+	t.line("Please confirm your email address for ", c.SiteName, " by opening this link:")
+	t.line()
+	t.line(link)
+	t.line()
+	t.line("The link works for 3 days. If you did not sign up, ignore this email.")
+	return c.email("confirm", u.Email, "Confirm your email address for "+c.SiteName, t, confirmHTML(c.SiteName, name, link, 3))
 }
 
 // PasswordReset is the email with a password reset link.
 func (c Composer) PasswordReset(u models.User) models.Email {
-	return c.render(u.Email, "Reset your "+c.SiteName+" password", "reset", map[string]any{
-		"Site": c.SiteName, "Name": u.DisplayName(), "Username": u.Username, "Link": c.link("/password/reset/"),
-	})
+	name, link := u.DisplayName(), c.link("/password/reset/")
+	var t text
+	t.line("Hello ", name, ",")
+	t.line()
+	t.line("Someone asked to reset the password of your ", c.SiteName, " account (@", u.Username, ").")
+	t.line("To choose a new password, open this link within the hour:")
+	t.line()
+	t.line(link)
+	t.line()
+	t.line("If it was not you, ignore this email: your password stays as it is.")
+	return c.email("reset", u.Email, "Reset your "+c.SiteName+" password", t, resetHTML(c.SiteName, name, u.Username, link))
+}
+
+// invitationData is what the invitation email and its reminder say.
+type invitationData struct {
+	site, inviter, username, note, link, optOut, expires string
+}
+
+func (c Composer) invitationData(inv models.Invitation, inviter models.User) invitationData {
+	return invitationData{site: c.SiteName, inviter: inviter.Name, username: inviter.Username, note: inv.Note,
+		link: c.link("/join/"), optOut: c.link("/optout/"), expires: inv.ExpiresAt.Format("Monday 2 January 2006 at 15:04 MST")}
 }
 
 // Invitation is the email that carries an invitation link: who invites (name
@@ -50,166 +75,158 @@ func (c Composer) PasswordReset(u models.User) models.Email {
 // link, /optout/ with the same token as the join link (so it needs no token
 // of its own: the delivery fills every placeholder with the one token).
 func (c Composer) Invitation(inv models.Invitation, inviter models.User) models.Email {
-	return c.render(inv.Email, inviter.DisplayName()+" invited you to join "+c.SiteName, "invitation", map[string]any{
-		"Site": c.SiteName, "Inviter": inviter.Name, "Username": inviter.Username, "Note": inv.Note,
-		"Link": c.link("/join/"), "OptOut": c.link("/optout/"),
-		"Expires": inv.ExpiresAt.Format("Monday 2 January 2006 at 15:04 MST"),
-	})
+	return c.invitation("invitation", inv.Email, inviter.DisplayName()+" invited you to join "+c.SiteName, c.invitationData(inv, inviter), false)
 }
 
 // InvitationReminder is the one reminder of a pending invitation, sent a
 // while before it expires: the invitation email again, said as a reminder,
 // with a link of its own (the first email's keeps working) and the opt-out.
 func (c Composer) InvitationReminder(inv models.Invitation, inviter models.User) models.Email {
-	return c.render(inv.Email, "Reminder: "+inviter.DisplayName()+" invited you to join "+c.SiteName, "invitation_reminder", map[string]any{
-		"Site": c.SiteName, "Inviter": inviter.Name, "Username": inviter.Username, "Note": inv.Note,
-		"Link": c.link("/join/"), "OptOut": c.link("/optout/"),
-		"Expires": inv.ExpiresAt.Format("Monday 2 January 2006 at 15:04 MST"),
-	})
+	return c.invitation("invitation_reminder", inv.Email, "Reminder: "+inviter.DisplayName()+" invited you to join "+c.SiteName, c.invitationData(inv, inviter), true)
+}
+
+func (c Composer) invitation(kind, to, subject string, d invitationData, reminder bool) models.Email {
+	var t text
+	if reminder {
+		t.add("A reminder: ")
+	}
+	t.member(d.inviter, d.username)
+	t.line(" invited you to join ", d.site, ".")
+	t.quoted(d.note)
+	t.line()
+	t.line("To accept, open this link and choose a password:")
+	t.line()
+	t.line(d.link)
+	t.line()
+	if reminder {
+		t.line("The invitation expires on ", d.expires, ". The link works once, and so does")
+		t.line("the one in the first email; this is the only reminder.")
+	} else {
+		t.line("The invitation expires on ", d.expires, ". The link works once.")
+	}
+	t.line()
+	t.line("Not interested? To get no more invitations from anyone on ", d.site, ", open:")
+	t.line(d.optOut)
+	return c.email(kind, to, subject, t, invitationHTML(d, reminder))
 }
 
 // InviteeJoined tells an inviter that someone joined through their
 // invitation, with a link to the new member's profile. It carries no token.
 func (c Composer) InviteeJoined(inviter, invitee models.User) models.Email {
-	return c.render(inviter.Email, invitee.DisplayName()+" joined "+c.SiteName, "invitee_joined", map[string]any{
-		"Site": c.SiteName, "Name": inviter.DisplayName(), "Invitee": invitee.Name, "Username": invitee.Username,
-		"Profile": c.url("/u/" + invitee.Username),
-	})
+	name, profile := inviter.DisplayName(), c.url("/u/"+invitee.Username)
+	var t text
+	t.line("Hello ", name, ",")
+	t.line()
+	t.member(invitee.Name, invitee.Username)
+	t.line(" joined ", c.SiteName, " through your invitation.")
+	t.line("See their profile:")
+	t.line()
+	t.line(profile)
+	t.line()
+	t.line("You can turn these emails off on your settings page.")
+	return c.email("invitee_joined", inviter.Email, invitee.DisplayName()+" joined "+c.SiteName, t,
+		inviteeJoinedHTML(c.SiteName, name, invitee.Name, invitee.Username, profile))
 }
 
 // InvitationBounced tells an inviter that the mail server refused their
 // invitation's address for good, so that they check it.
 func (c Composer) InvitationBounced(inv models.Invitation, inviter models.User) models.Email {
-	return c.render(inviter.Email, "Your invitation to "+inv.Email+" could not be delivered", "invitation_bounced", map[string]any{
-		"Site": c.SiteName, "Name": inviter.DisplayName(), "Email": inv.Email, "Invitations": c.url("/invitations"),
-	})
+	name, list := inviter.DisplayName(), c.url("/invitations")
+	var t text
+	t.line("Hello ", name, ",")
+	t.line()
+	t.line("Your invitation to ", inv.Email, " could not be delivered: the mail server")
+	t.line("refused the address. Please check the address; the invitation was withdrawn")
+	t.line("and given back, so you can invite the right one:")
+	t.line()
+	t.line(list)
+	return c.email("invitation_bounced", inviter.Email, "Your invitation to "+inv.Email+" could not be delivered", t,
+		invitationBouncedHTML(name, inv.Email, list))
 }
 
 // RequestConfirmation is the email whose link confirms a request for an
 // invitation, so that nobody can queue requests in another's name.
 func (c Composer) RequestConfirmation(email string) models.Email {
-	return c.render(email, "Confirm your request to join "+c.SiteName, "request_confirm", map[string]any{
-		"Site": c.SiteName, "Link": c.link("/request/confirm/"), "Days": 3,
-	})
+	link := c.link("/request/confirm/")
+	var t text
+	t.line("Hello,")
+	t.line()
+	t.line("Someone, we hope you, asked for an invitation to ", c.SiteName, " with this address.")
+	t.line("To confirm the request, open this link:")
+	t.line()
+	t.line(link)
+	t.line()
+	t.line("The link works for 3 days. Once you confirm, the staff of ", c.SiteName)
+	t.line("will read your request and email you their answer. If it was not you,")
+	t.line("ignore this email and nothing happens.")
+	return c.email("request_confirm", email, "Confirm your request to join "+c.SiteName, t, requestConfirmHTML(c.SiteName, link, 3))
 }
 
 // RequestDeclined tells a requester that staff said no, with their reason
 // when they gave one.
 func (c Composer) RequestDeclined(email, reason string) models.Email {
-	return c.render(email, "Your request to join "+c.SiteName, "request_declined", map[string]any{
-		"Site": c.SiteName, "Reason": reason,
-	})
+	var t text
+	t.line("Hello,")
+	t.line()
+	t.line("Thank you for asking to join ", c.SiteName, ". The staff have declined your request.")
+	t.quoted(reason)
+	t.line()
+	return c.email("request_declined", email, "Your request to join "+c.SiteName, t, requestDeclinedHTML(c.SiteName, reason))
 }
 
-func (c Composer) render(to, subject, name string, data map[string]any) models.Email {
-	var text, html bytes.Buffer
-	// The templates are constants of this file, so executing them can only
-	// fail on a programming error, which the tests catch.
-	if err := textTemplates.ExecuteTemplate(&text, name, data); err != nil {
+// email puts an email's parts together. The HTML components write to
+// memory, so rendering them can only fail on a programming error, which
+// the tests catch.
+func (c Composer) email(kind, to, subject string, t text, html templ.Component) models.Email {
+	var b strings.Builder
+	b.Grow(1024)
+	if err := html.Render(context.Background(), &b); err != nil {
 		panic("mail: " + err.Error())
 	}
-	if err := htmlTemplates.ExecuteTemplate(&html, name, data); err != nil {
-		panic("mail: " + err.Error())
-	}
-	return models.Email{Kind: name, To: to, Subject: subject, Text: text.String(), HTML: html.String()}
+	return models.Email{Kind: kind, To: to, Subject: subject, Text: t.b.String(), HTML: b.String()}
 }
 
-var textTemplates = texttemplate.Must(texttemplate.New("").Parse(`
-{{define "confirm"}}Hello {{.Name}},
+// text is the plain-text part of an email, written line by line and sent
+// as written: nothing in it is escaped.
+type text struct{ b strings.Builder }
 
-Please confirm your email address for {{.Site}} by opening this link:
+// add writes parts without ending the line.
+func (t *text) add(parts ...string) {
+	for _, p := range parts {
+		t.b.WriteString(p)
+	}
+}
 
-{{.Link}}
+// line writes parts and ends the line.
+func (t *text) line(parts ...string) {
+	t.add(parts...)
+	t.b.WriteByte('\n')
+}
 
-The link works for {{.Days}} days. If you did not sign up, ignore this email.
-{{end}}
-{{define "reset"}}Hello {{.Name}},
+// member writes a member's name and username, or the username alone.
+func (t *text) member(name, username string) {
+	if name != "" {
+		t.add(name, " (@", username, ")")
+	} else {
+		t.add("@", username)
+	}
+}
 
-Someone asked to reset the password of your {{.Site}} account (@{{.Username}}).
-To choose a new password, open this link within the hour:
+// quoted writes what someone wrote, after a blank line, if anything.
+func (t *text) quoted(s string) {
+	if s == "" {
+		return
+	}
+	t.line()
+	t.line("They wrote:")
+	t.line()
+	t.line(s)
+}
 
-{{.Link}}
-
-If it was not you, ignore this email: your password stays as it is.
-{{end}}
-{{define "invitation"}}{{with .Inviter}}{{.}} (@{{$.Username}}){{else}}@{{.Username}}{{end}} invited you to join {{.Site}}.
-{{if .Note}}
-They wrote:
-
-{{.Note}}
-{{end}}
-To accept, open this link and choose a password:
-
-{{.Link}}
-
-The invitation expires on {{.Expires}}. The link works once.
-
-Not interested? To get no more invitations from anyone on {{.Site}}, open:
-{{.OptOut}}
-{{end}}
-{{define "invitation_reminder"}}A reminder: {{with .Inviter}}{{.}} (@{{$.Username}}){{else}}@{{.Username}}{{end}} invited you to join {{.Site}}.
-{{if .Note}}
-They wrote:
-
-{{.Note}}
-{{end}}
-To accept, open this link and choose a password:
-
-{{.Link}}
-
-The invitation expires on {{.Expires}}. The link works once, and so does
-the one in the first email; this is the only reminder.
-
-Not interested? To get no more invitations from anyone on {{.Site}}, open:
-{{.OptOut}}
-{{end}}
-{{define "invitee_joined"}}Hello {{.Name}},
-
-{{with .Invitee}}{{.}} (@{{$.Username}}){{else}}@{{.Username}}{{end}} joined {{.Site}} through your invitation.
-See their profile:
-
-{{.Profile}}
-
-You can turn these emails off on your settings page.
-{{end}}
-{{define "invitation_bounced"}}Hello {{.Name}},
-
-Your invitation to {{.Email}} could not be delivered: the mail server
-refused the address. Please check the address; the invitation was withdrawn
-and given back, so you can invite the right one:
-
-{{.Invitations}}
-{{end}}
-{{define "request_confirm"}}Hello,
-
-Someone, we hope you, asked for an invitation to {{.Site}} with this address.
-To confirm the request, open this link:
-
-{{.Link}}
-
-The link works for {{.Days}} days. Once you confirm, the staff of {{.Site}}
-will read your request and email you their answer. If it was not you,
-ignore this email and nothing happens.
-{{end}}
-{{define "request_declined"}}Hello,
-
-Thank you for asking to join {{.Site}}. The staff have declined your request.
-{{if .Reason}}
-They wrote:
-
-{{.Reason}}
-{{end}}
-{{end}}`))
-
-var htmlTemplates = htmltemplate.Must(htmltemplate.New("").Parse(`
-{{define "head"}}<!DOCTYPE html><html><body style="font-family:system-ui,sans-serif;color:#111827;line-height:1.5;max-width:560px;margin:0 auto;padding:24px">{{end}}
-{{define "button"}}<p><a href="{{.}}" style="display:inline-block;background:#4f46e5;color:#ffffff;padding:10px 18px;border-radius:6px;text-decoration:none;font-weight:600">{{template "label" .}}</a></p><p style="font-size:13px;color:#6b7280">Or paste this link into your browser:<br>{{.}}</p>{{end}}
-{{define "label"}}Open the link{{end}}
-{{define "confirm"}}{{template "head"}}<p>Hello {{.Name}},</p><p>Please confirm your email address for {{.Site}}.</p>{{template "button" .Link}}<p>The link works for {{.Days}} days. If you did not sign up, ignore this email.</p></body></html>{{end}}
-{{define "reset"}}{{template "head"}}<p>Hello {{.Name}},</p><p>Someone asked to reset the password of your {{.Site}} account (@{{.Username}}). The link works for one hour.</p>{{template "button" .Link}}<p>If it was not you, ignore this email: your password stays as it is.</p></body></html>{{end}}
-{{define "invitation"}}{{template "head"}}<p>{{with .Inviter}}<strong>{{.}}</strong> (@{{$.Username}}){{else}}<strong>@{{.Username}}</strong>{{end}} invited you to join {{.Site}}.</p>{{if .Note}}<blockquote style="border-left:3px solid #c7d2fe;margin:16px 0;padding:4px 12px;color:#374151;white-space:pre-line">{{.Note}}</blockquote>{{end}}{{template "button" .Link}}<p>The invitation expires on {{.Expires}}. The link works once.</p><p style="font-size:13px;color:#6b7280">Not interested? <a href="{{.OptOut}}" style="color:#6b7280">Get no more invitations from anyone on {{.Site}}</a>.</p></body></html>{{end}}
-{{define "invitation_reminder"}}{{template "head"}}<p>A reminder: {{with .Inviter}}<strong>{{.}}</strong> (@{{$.Username}}){{else}}<strong>@{{.Username}}</strong>{{end}} invited you to join {{.Site}}.</p>{{if .Note}}<blockquote style="border-left:3px solid #c7d2fe;margin:16px 0;padding:4px 12px;color:#374151;white-space:pre-line">{{.Note}}</blockquote>{{end}}{{template "button" .Link}}<p>The invitation expires on {{.Expires}}. The link works once, and so does the one in the first email; this is the only reminder.</p><p style="font-size:13px;color:#6b7280">Not interested? <a href="{{.OptOut}}" style="color:#6b7280">Get no more invitations from anyone on {{.Site}}</a>.</p></body></html>{{end}}
-{{define "invitee_joined"}}{{template "head"}}<p>Hello {{.Name}},</p><p>{{with .Invitee}}<strong>{{.}}</strong> (@{{$.Username}}){{else}}<strong>@{{.Username}}</strong>{{end}} joined {{.Site}} through your invitation.</p>{{template "button" .Profile}}<p style="font-size:13px;color:#6b7280">You can turn these emails off on your settings page.</p></body></html>{{end}}
-{{define "invitation_bounced"}}{{template "head"}}<p>Hello {{.Name}},</p><p>Your invitation to <strong>{{.Email}}</strong> could not be delivered: the mail server refused the address. Please check the address; the invitation was withdrawn and given back, so you can invite the right one.</p>{{template "button" .Invitations}}</body></html>{{end}}
-{{define "request_confirm"}}{{template "head"}}<p>Hello,</p><p>Someone, we hope you, asked for an invitation to {{.Site}} with this address. To confirm the request, open the link.</p>{{template "button" .Link}}<p>The link works for {{.Days}} days. Once you confirm, the staff of {{.Site}} will read your request and email you their answer. If it was not you, ignore this email and nothing happens.</p></body></html>{{end}}
-{{define "request_declined"}}{{template "head"}}<p>Hello,</p><p>Thank you for asking to join {{.Site}}. The staff have declined your request.</p>{{if .Reason}}<p>They wrote:</p><blockquote style="border-left:3px solid #c7d2fe;margin:16px 0;padding:4px 12px;color:#374151;white-space:pre-line">{{.Reason}}</blockquote>{{end}}</body></html>{{end}}`))
+// linkWorksOnce is the invitation email's word on its link.
+func linkWorksOnce(reminder bool) string {
+	if reminder {
+		return "The link works once, and so does the one in the first email; this is the only reminder."
+	}
+	return "The link works once."
+}

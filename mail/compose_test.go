@@ -62,3 +62,15 @@ func TestRequestEmails(t *testing.T) {
 		t.Errorf("declined without a reason:\n%s", none.Text)
 	}
 }
+
+// BenchmarkInvitationEmail is the email every invitation writes before its
+// transaction (docs/performance.md).
+func BenchmarkInvitationEmail(b *testing.B) {
+	c := mail.Composer{SiteName: "Beckon", BaseURL: "https://beckon.example"}
+	inv := models.Invitation{Email: "bea@example.com", Note: "Chess on Tuesdays?", ExpiresAt: time.Now()}
+	ann := models.User{Username: "ann", Name: "Ann Smith"}
+	b.ReportAllocs()
+	for b.Loop() {
+		c.Invitation(inv, ann)
+	}
+}

@@ -53,7 +53,11 @@ func (s LogSender) Send(ctx context.Context, m Message) error {
 // which names and notes may carry into an email. The body keeps its line
 // breaks and tabs (multiline); a header line keeps neither.
 func printable(s string, multiline bool) string {
+	if plainASCII(s, multiline) {
+		return s // the common case, and nothing to escape
+	}
 	var b strings.Builder
+	b.Grow(len(s))
 	for _, r := range s {
 		switch {
 		case multiline && (r == '\n' || r == '\t'):
@@ -66,4 +70,17 @@ func printable(s string, multiline bool) string {
 		}
 	}
 	return b.String()
+}
+
+// plainASCII reports whether s is printable ASCII only (with line breaks
+// and tabs when multiline), which printable leaves as it is.
+func plainASCII(s string, multiline bool) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 0x20 && c < 0x7f || multiline && (c == '\n' || c == '\t') {
+			continue
+		}
+		return false
+	}
+	return true
 }
