@@ -23,6 +23,16 @@ func TestBrowserInviteAndJoin(t *testing.T) {
 		t.Fatalf("remaining before = %q; want 3", got)
 	}
 
+	// app.js configured htmx before htmx read its configuration: no
+	// injected styles, nothing evaluated, a 422 swapped like a 200.
+	configured, err := chromedp.Run(browser, chromedp.Evaluate[bool](`htmx.config.includeIndicatorStyles === false &&
+		htmx.config.allowEval === false && htmx.config.historyCacheSize === 0 &&
+		htmx.config.responseHandling.some(function (r) { return r.code === '422' && r.swap && !r.error; }) &&
+		!document.querySelector('head style')`))
+	if err != nil || !configured {
+		t.Errorf("htmx is not configured by app.js (%v, %v)", configured, err)
+	}
+
 	// A marker on window survives only if the page is not reloaded.
 	if _, err := chromedp.Run(browser, chromedp.Evaluate[bool](`window.__noReload = true`)); err != nil {
 		t.Fatal(err)

@@ -51,7 +51,7 @@ func (m *markup) invitationRow(inv models.Invitation, now time.Time) {
 	if inv.Label != "" {
 		m.raw(`<p class="mt-1"><a href="`)
 		m.text(SentList{Label: inv.Label}.PageURL(1))
-		m.raw(`" class="badge bg-gray-100 text-gray-700" data-testid="invitation-label" title="Show invitations with this label">`)
+		m.raw(`" class="badge badge-gray" data-testid="invitation-label" title="Show invitations with this label">`)
 		m.text(inv.Label)
 		m.raw(`</a></p>`)
 	}
@@ -141,14 +141,15 @@ func StatusBadge(status string) templ.Component {
 	return written(func(m *markup) { m.statusBadge(status) })
 }
 
-// statusBadgeClasses are the badge's classes for each status.
+// statusBadgeClasses are the badge's classes for each status (the colours
+// are components of views/tailwind.css: badges are written in every row).
 var statusBadgeClasses = map[string]string{
-	models.StatusPending:             "badge bg-amber-100 text-amber-800",
-	models.StatusAccepted:            "badge bg-green-100 text-green-800",
-	models.StatusJoinedIndependently: "badge bg-sky-100 text-sky-800",
-	models.StatusExpired:             "badge bg-gray-100 text-gray-700",
-	models.StatusDeclined:            "badge bg-gray-100 text-gray-700",
-	models.StatusRevoked:             "badge bg-red-100 text-red-800",
+	models.StatusPending:             "badge badge-amber",
+	models.StatusAccepted:            "badge badge-green",
+	models.StatusJoinedIndependently: "badge badge-sky",
+	models.StatusExpired:             "badge badge-gray",
+	models.StatusDeclined:            "badge badge-gray",
+	models.StatusRevoked:             "badge badge-red",
 }
 
 func (m *markup) statusBadge(status string) {
@@ -198,9 +199,9 @@ var deliveryWords = map[string]string{
 // one in red.
 func (m *markup) deliveryBadge(delivery string) {
 	if delivery == models.DeliveryFailed || delivery == models.DeliveryBounced {
-		m.raw(`<span class="text-xs font-medium text-red-700" data-testid="delivery" data-delivery="`)
+		m.raw(`<span class="delivery delivery-failed" data-testid="delivery" data-delivery="`)
 	} else {
-		m.raw(`<span class="text-xs text-gray-500" data-testid="delivery" data-delivery="`)
+		m.raw(`<span class="delivery" data-testid="delivery" data-delivery="`)
 	}
 	m.text(delivery)
 	m.raw(`">`)

@@ -472,8 +472,8 @@ func linkRow(p LinksPanel, link models.Link) templ.Component {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var17 = []any{"badge",
-				templ.KV("bg-green-100 text-green-800", link.Status == models.LinkOpen),
-				templ.KV("bg-gray-100 text-gray-700", link.Status != models.LinkOpen)}
+				templ.KV("badge-green", link.Status == models.LinkOpen),
+				templ.KV("badge-gray", link.Status != models.LinkOpen)}
 			templ_7745c5c3_Err = templ.RenderCSSItems(ctx, templ_7745c5c3_ElementWriter, templ_7745c5c3_Var17...)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err

@@ -85,7 +85,7 @@ func TestInvitationRow(t *testing.T) {
 	hasNot(t, "accepted row", html, "/resend", "/revoke")
 
 	html = render(t, views.StatusBadge(models.StatusJoinedIndependently))
-	has(t, "badge", html, "joined independently", "bg-sky-100")
+	has(t, "badge", html, "joined independently", `class="badge badge-sky"`)
 }
 
 func TestCreatedFragmentSwapsCountersAndRowOutOfBand(t *testing.T) {
@@ -100,11 +100,12 @@ func TestCreatedFragmentSwapsCountersAndRowOutOfBand(t *testing.T) {
 	hasNot(t, "fragment", html, "<html", `value="bob@example.com"`)
 }
 
-func TestBaseIsAWholeDocumentWithHtmxConfigured(t *testing.T) {
+// htmx's configuration lives in app.js (loaded after htmx on every page);
+// TestBrowserInviteAndJoin checks it took effect.
+func TestBaseIsAWholeDocumentWithHtmxAndAppJS(t *testing.T) {
 	html := render(t, views.LandingPage(views.Layout{SiteName: "Beckon"}))
-	has(t, "page", html, "<!doctype html>", `<html lang="en"`, `src="/static/js/htmx.min.js"`, `hx-boost="true"`,
-		`"includeIndicatorStyles":false`, `{"code":"422","swap":true}`)
-	hasNot(t, "page", html, "<script>", "style=")
+	has(t, "page", html, "<!doctype html>", `<html lang="en"`, `src="/static/js/htmx.min.js"`, `src="/static/js/app.js"`, `hx-boost="true"`)
+	hasNot(t, "page", html, "<script>", "style=", "htmx-config")
 }
 
 func TestNavMarksTheCurrentPage(t *testing.T) {

@@ -4,6 +4,29 @@
 (function () {
   'use strict';
 
+  // htmx's configuration, set before htmx reads it when the document is
+  // ready (this file is deferred after htmx): error answers are swapped too
+  // (422 and 429 carry the form with its messages; the others a page or
+  // fragment saying what went wrong, so a boosted link to a dead page shows
+  // it instead of doing nothing), no inline styles are injected and nothing
+  // is evaluated, so the strict Content-Security-Policy holds, and no page is
+  // kept in the history cache. Set here rather than in a <meta> of every
+  // page: it is the same on all of them, and here it is downloaded once.
+  if (window.htmx) {
+    Object.assign(window.htmx.config, {
+      includeIndicatorStyles: false,
+      allowEval: false,
+      historyCacheSize: 0,
+      responseHandling: [
+        { code: '204', swap: false },
+        { code: '[23]..', swap: true },
+        { code: '422', swap: true },
+        { code: '429', swap: true },
+        { code: '[45]..', swap: true, error: true }
+      ]
+    });
+  }
+
   // The page's status region (views.StatusRegion).
   function region(id) { return document.getElementById(id); }
 
