@@ -202,7 +202,8 @@ func TestStaffInvitationsListAndRevoke(t *testing.T) {
 // allocations reads every user's allocation, by username.
 func allocations(t *testing.T, app *testApp) map[string]models.Allocation {
 	t.Helper()
-	rows, err := app.store.DB.Query(`SELECT username, allocated, unlimited, held, accepted FROM users JOIN allocations ON user_id = id`)
+	rows, err := app.store.DB.Query(`SELECT username, allocated, unlimited, held, coalesce(c.accepted, 0)
+		FROM users JOIN allocations a ON a.user_id = users.id LEFT JOIN invitation_counts c ON c.user_id = users.id`)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -451,7 +451,7 @@ func takeInvitation(ctx context.Context, tx *sql.Tx, userID int64) (Allocation, 
 	var a Allocation
 	err := tx.QueryRowContext(ctx, `UPDATE allocations SET held = held + 1
 		WHERE user_id = ? AND (unlimited = TRUE OR held < allocated)
-		RETURNING allocated, unlimited, held, accepted`, userID).Scan(&a.Allocated, &a.Unlimited, &a.Held, &a.Accepted)
+		RETURNING `+allocationColumns, userID).Scan(&a.Allocated, &a.Unlimited, &a.Held, &a.Accepted)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Allocation{}, ErrNoInvitesLeft
 	}
@@ -747,7 +747,7 @@ func endInvitations(ctx context.Context, tx *sql.Tx, ch *change, now time.Time, 
 // allocation reads a user's allocation through q (the database or a transaction).
 func allocation(ctx context.Context, q queryer, userID int64) (Allocation, error) {
 	var a Allocation
-	err := q.QueryRowContext(ctx, `SELECT allocated, unlimited, held, accepted FROM allocations WHERE user_id = ?`,
+	err := q.QueryRowContext(ctx, `SELECT `+allocationColumns+` FROM allocations WHERE user_id = ?`,
 		userID).Scan(&a.Allocated, &a.Unlimited, &a.Held, &a.Accepted)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Allocation{}, ErrNoRecord

@@ -11,30 +11,31 @@ import (
 	"github.com/beckon-app/beckon/models"
 )
 
-// checkCounters asserts that every user's held and accepted counters agree
-// with their invitations and the unused uses of their open links. (A limited user may hold more than allocated only
+// checkCounters asserts that every user's held, accepted and sent counters
+// agree with their invitations and the unused uses of their open links. (A limited user may hold more than allocated only
 // when staff lowered the allocation; the concurrency tests check that
 // sending never gets there.)
 func checkCounters(t *testing.T, e *env) {
 	t.Helper()
-	rows, err := e.db.Query(`SELECT u.username, a.allocated, a.unlimited, a.held, a.accepted,
+	rows, err := e.db.Query(`SELECT u.username, a.allocated, a.unlimited, a.held, coalesce(c.accepted, 0), coalesce(c.sent, 0),
 		(SELECT count(*) FROM invitations i WHERE i.inviter_id = u.id AND i.status IN ('pending', 'accepted'))
 			+ (SELECT coalesce(sum(l.uses - l.used), 0) FROM links l WHERE l.creator_id = u.id AND l.status = 'open'),
-		(SELECT count(*) FROM invitations i WHERE i.inviter_id = u.id AND i.status = 'accepted')
-		FROM users u JOIN allocations a ON a.user_id = u.id`)
+		(SELECT count(*) FROM invitations i WHERE i.inviter_id = u.id AND i.status = 'accepted'),
+		(SELECT count(*) FROM invitations i WHERE i.inviter_id = u.id)
+		FROM users u JOIN allocations a ON a.user_id = u.id LEFT JOIN invitation_counts c ON c.user_id = u.id`)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var name string
-		var allocated, held, accepted, realHeld, realAccepted int
+		var allocated, held, accepted, sent, realHeld, realAccepted, realSent int
 		var unlimited bool
-		if err := rows.Scan(&name, &allocated, &unlimited, &held, &accepted, &realHeld, &realAccepted); err != nil {
+		if err := rows.Scan(&name, &allocated, &unlimited, &held, &accepted, &sent, &realHeld, &realAccepted, &realSent); err != nil {
 			t.Fatal(err)
 		}
-		if held != realHeld || accepted != realAccepted {
-			t.Errorf("@%s: held %d accepted %d; invitations say %d and %d", name, held, accepted, realHeld, realAccepted)
+		if held != realHeld || accepted != realAccepted || sent != realSent {
+			t.Errorf("@%s: held %d accepted %d sent %d; invitations say %d, %d and %d", name, held, accepted, sent, realHeld, realAccepted, realSent)
 		}
 	}
 }

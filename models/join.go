@@ -127,8 +127,8 @@ func (m *Invitations) join(ctx context.Context, token string, nu NewUser, extraE
 		}
 		// An invitation that holds none of its inviter's (an approved
 		// request) counts for nobody's allocation.
-		if _, err := tx.ExecContext(ctx, `UPDATE allocations SET accepted = accepted + 1
-			WHERE user_id = ? AND EXISTS (SELECT 1 FROM invitations WHERE id = ? AND holds_invitation = TRUE)`, inv.InviterID, inv.ID); err != nil {
+		if _, err := tx.ExecContext(ctx, countAcceptedSQL+` AND EXISTS (SELECT 1 FROM invitations WHERE id = ? AND holds_invitation = TRUE)`,
+			inv.InviterID, inv.ID); err != nil {
 			return fmt.Errorf("models: count acceptance: %w", err)
 		}
 		if inv, err = getInvitation(ctx, tx, now, inv.ID); err != nil {

@@ -188,7 +188,7 @@ func (m *Links) Create(ctx context.Context, creator User, uses int, expiresIn ti
 		now := m.now()
 		err := tx.QueryRowContext(ctx, `UPDATE allocations SET held = held + ?1
 			WHERE user_id = ?2 AND (unlimited = TRUE OR held + ?1 <= allocated)
-			RETURNING allocated, unlimited, held, accepted`, uses, creator.ID).Scan(&alloc.Allocated, &alloc.Unlimited, &alloc.Held, &alloc.Accepted)
+			RETURNING `+allocationColumns, uses, creator.ID).Scan(&alloc.Allocated, &alloc.Unlimited, &alloc.Held, &alloc.Accepted)
 		if errors.Is(err, sql.ErrNoRows) {
 			return ErrLinkNoneLeft
 		}
@@ -375,7 +375,7 @@ func (m *Links) Join(ctx context.Context, token string, nu NewUser) (User, Link,
 			l.CreatorID, email, EmailKey(email), l.Label, l.ID, unix(now), unix(l.ExpiresAt), u.ID); err != nil {
 			return fmt.Errorf("models: insert link invitation: %w", err)
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE allocations SET accepted = accepted + 1 WHERE user_id = ?`, l.CreatorID); err != nil {
+		if _, err := tx.ExecContext(ctx, countAcceptedSQL, l.CreatorID); err != nil {
 			return fmt.Errorf("models: count link acceptance: %w", err)
 		}
 		inv, err := getInvitation(ctx, tx, now, id)

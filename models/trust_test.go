@@ -47,7 +47,7 @@ func TestMigration0013KeepsData(t *testing.T) {
 	day := int64(20000 * 86400)
 	for _, q := range []string{
 		`INSERT INTO users (id, email, email_key, username, password_hash, joined_at) VALUES (1, 'a@x.com', 'a@x.com', 'aaa', 'h', 0), (2, 'b@x.com', 'b@x.com', 'bbb', 'h', 0)`,
-		`INSERT INTO allocations (user_id, allocated, held, accepted) VALUES (1, 5, 2, 1), (2, 0, 0, 0)`,
+		`INSERT INTO allocations (user_id, allocated, held) VALUES (1, 5, 2), (2, 0, 0)`,
 		`INSERT INTO outbox (id, kind, to_addr, to_key, subject, text_body, next_attempt_at, created_at) VALUES (7, 'invitation', 'c@x.com', 'c@x.com', 's', 't', 0, 0)`,
 		`INSERT INTO invitations (id, inviter_id, email, email_key, created_at, sent_at, expires_at, token_hash, outbox_id) VALUES (1, 1, 'c@x.com', 'c@x.com', ?1, ?1, ?1 + 86400, x'01', 7)`,
 		`INSERT INTO invitations (id, inviter_id, email, email_key, status, created_at, sent_at, expires_at, revoked_at, ended_at) VALUES (2, 1, 'd@x.com', 'd@x.com', 'pending', ?1, ?1, ?1 + 86400, NULL, NULL)`,
