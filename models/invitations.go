@@ -268,6 +268,9 @@ func queryAll[T any](ctx context.Context, q queryer, size int, scan func(scanner
 	return out, rows.Err()
 }
 
+// scanID reads a row that is one id.
+func scanID(row scanner, id *int64) error { return row.Scan(id) }
+
 // one reads the single row of a query with scan (each scan function turns
 // "no row" into ErrNoRecord).
 func one[T any](row *sql.Row, scan func(scanner, *T) error) (T, error) {
