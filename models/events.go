@@ -182,10 +182,12 @@ const feedAllSQL = `SELECT id, kind, data, created_at FROM events
 	WHERE id > ? AND kind <> 'webhook_test' ORDER BY id LIMIT ?`
 
 // feedMemberSQL is a member's events: those they made and those of their
-// invitations, each side from its own index.
+// invitations, each side from its own index (events_inviter_idx holds only
+// the events of an invitation that someone other than its inviter made;
+// the first side has the others).
 const feedMemberSQL = `SELECT id, kind, data, created_at FROM events
 	WHERE id IN (SELECT id FROM events WHERE user_id = ? AND id > ?
-		UNION SELECT id FROM events WHERE inviter_id = ? AND id > ?)
+		UNION SELECT id FROM events WHERE inviter_id = ? AND inviter_id IS DISTINCT FROM user_id AND id > ?)
 	AND kind <> 'webhook_test' ORDER BY id LIMIT ?`
 
 // Feed returns up to limit events with ids above after, oldest first. With
