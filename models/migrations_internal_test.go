@@ -104,3 +104,33 @@ func TestInvitationCountsMoveOutOfAllocations(t *testing.T) {
 		})
 	}
 }
+
+// Migration 0023 moves the queued emails' bodies into outbox_bodies: an
+// email queued before the upgrade is still delivered whole.
+func TestOutboxBodiesMoveOutOfOutbox(t *testing.T) {
+	for _, e := range []Engine{SQLite, Postgres} {
+		t.Run(e.String(), func(t *testing.T) {
+			db := migratedUpTo(t, e, "0023_outbox_bodies.sql")
+			ctx := context.Background()
+			if _, err := db.ExecContext(ctx, `INSERT INTO outbox (kind, to_addr, to_key, subject, text_body, html_body, next_attempt_at, created_at)
+				VALUES ('confirm_email', 'ann@x.com', 'ann@x.com', 'Confirm', 'the text', '<p>the html</p>', 0, 0)`); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := Migrate(ctx, db); err != nil {
+				t.Fatal(err)
+			}
+			s := New(db, Options{})
+			defer s.Close()
+			due, err := s.Outbox.Due(ctx, 10)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(due) != 1 || due[0].Email.Text != "the text" || due[0].Email.HTML != "<p>the html</p>" || due[0].Email.Subject != "Confirm" {
+				t.Fatalf("due after the upgrade: %+v; want the email queued before it, bodies and all", due)
+			}
+			if _, err := db.ExecContext(ctx, `SELECT text_body FROM outbox`); err == nil {
+				t.Fatal("outbox still has a text_body column")
+			}
+		})
+	}
+}

@@ -17,8 +17,8 @@ const (
 	kindInvitationBounced  = "invitation_bounced"
 )
 
-const enqueueOnceSQL = `INSERT INTO outbox (kind, to_addr, to_key, subject, text_body, html_body, token_kind, token_ref,
-	next_attempt_at, created_at, dedupe_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+const enqueueOnceSQL = `INSERT INTO outbox (kind, to_addr, to_key, subject, token_kind, token_ref,
+	next_attempt_at, created_at, dedupe_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
 	ON CONFLICT (dedupe_key) DO NOTHING RETURNING id`
 
 // enqueueOnce is enqueue for an email that must go out at most once
@@ -26,13 +26,16 @@ const enqueueOnceSQL = `INSERT INTO outbox (kind, to_addr, to_key, subject, text
 // email already queued under key is not queued again (false).
 func enqueueOnce(ctx context.Context, tx *sql.Tx, ch *change, now time.Time, e Email, tokenKind string, tokenRef int64, key string) (int64, bool, error) {
 	var id int64
-	err := tx.QueryRowContext(ctx, enqueueOnceSQL, e.Kind, e.To, EmailKey(e.To), e.Subject, e.Text, e.HTML,
+	err := tx.QueryRowContext(ctx, enqueueOnceSQL, e.Kind, e.To, EmailKey(e.To), e.Subject,
 		tokenKind, tokenRef, unix(now), unix(now), key).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, false, nil
 	}
 	if err != nil {
 		return 0, false, fmt.Errorf("models: enqueue email: %w", err)
+	}
+	if err := insertBodies(ctx, tx, id, e); err != nil {
+		return 0, false, err
 	}
 	ch.mailed = true
 	return id, true, nil

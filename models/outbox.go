@@ -45,18 +45,31 @@ const (
 	tokenUser       = "user_token"
 )
 
-const enqueueSQL = `INSERT INTO outbox (kind, to_addr, to_key, subject, text_body, html_body, token_kind, token_ref,
-	next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+const enqueueSQL = `INSERT INTO outbox (kind, to_addr, to_key, subject, token_kind, token_ref,
+	next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`
 
 // enqueue adds e to the outbox inside tx (of engine eng).
 func enqueue(ctx context.Context, tx *sql.Tx, eng Engine, ch *change, now time.Time, e Email, tokenKind string, tokenRef int64) (int64, error) {
-	id, err := insertID(ctx, tx, eng, enqueueSQL, e.Kind, e.To, EmailKey(e.To), e.Subject, e.Text, e.HTML,
+	id, err := insertID(ctx, tx, eng, enqueueSQL, e.Kind, e.To, EmailKey(e.To), e.Subject,
 		tokenKind, tokenRef, unix(now), unix(now))
 	if err != nil {
 		return 0, fmt.Errorf("models: enqueue email: %w", err)
 	}
+	if err := insertBodies(ctx, tx, id, e); err != nil {
+		return 0, err
+	}
 	ch.mailed = true
 	return id, nil
+}
+
+// insertBodies stores the text and HTML of the queued email id: in a table
+// of their own, written once, so that the worker's changes to the outbox
+// row rewrite a small row (migration 0023).
+func insertBodies(ctx context.Context, tx *sql.Tx, id int64, e Email) error {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO outbox_bodies (outbox_id, text_body, html_body) VALUES (?, ?, ?)`, id, e.Text, e.HTML); err != nil {
+		return fmt.Errorf("models: enqueue email: %w", err)
+	}
+	return nil
 }
 
 // QueuedEmail is an email due for delivery.
@@ -74,8 +87,9 @@ func (o *Outbox) Queued() <-chan struct{} { return o.mailQueued }
 
 // A claimed email is due again once its claim runs out: next_attempt_at is
 // the claim's end while claimed_at is set.
-const dueSQL = `SELECT id, kind, to_addr, subject, text_body, html_body, token_kind, token_ref, attempts, created_at
-	FROM outbox WHERE status = 'queued' AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?`
+const dueSQL = `SELECT o.id, kind, to_addr, subject, b.text_body, b.html_body, token_kind, token_ref, attempts, created_at
+	FROM outbox o JOIN outbox_bodies b ON b.outbox_id = o.id
+	WHERE status = 'queued' AND next_attempt_at <= ? ORDER BY next_attempt_at, o.id LIMIT ?`
 
 // Due returns up to limit emails whose next attempt is due, changing nothing.
 func (o *Outbox) Due(ctx context.Context, limit int) ([]QueuedEmail, error) {
