@@ -292,8 +292,9 @@ const pgWriters = 8
 // interleave with another process's). A transaction that lost a race
 // (40001, 40P01) is run again, fn included, with a fresh change, after a
 // short, growing pause. Like commit, it refuses writes once the Store is
-// closed, and Close waits for those under way.
-func (c *core) commitPostgres(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx, ch *change) error) (*change, error) {
+// closed, and Close waits for those under way. attempts bounds the runs
+// (pgMaxAttempts for write, 1 for writeOnce).
+func (c *core) commitPostgres(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx, ch *change) error, attempts int) (*change, error) {
 	c.queueMu.Lock()
 	if c.closed {
 		c.queueMu.Unlock()
@@ -310,7 +311,7 @@ func (c *core) commitPostgres(ctx context.Context, fn func(ctx context.Context, 
 	}()
 	var err error
 	start := time.Now()
-	for attempt := range pgMaxAttempts {
+	for attempt := range attempts {
 		if attempt > 0 {
 			if time.Since(start) > pgRetryBudget {
 				break

@@ -136,7 +136,31 @@ func claimSQL(e Engine, ids string) string {
 // An email that needs no token gets "". An email that has become pointless
 // (its invitation was revoked or resent, its token used or expired) is
 // cancelled and left out, and so is one that another pass claimed first.
+//
+// On PostgreSQL a batch's transaction is a long one among many short ones
+// (every invitation sent writes the invitations it reads), and serializable
+// isolation kept failing it: under a burst of invitations the worker could
+// retry one batch for its whole budget and send nothing. A batch that loses
+// a race is therefore split in two, each half tried once the same way, down
+// to single emails, which get write's full retries.
 func (o *Outbox) MintTokens(ctx context.Context, batch []QueuedEmail) ([]MintedEmail, error) {
+	if len(batch) <= 1 {
+		return o.mintBatch(ctx, batch, o.write)
+	}
+	out, err := o.mintBatch(ctx, batch, o.writeOnce)
+	if err == nil || !retryable(err) {
+		return out, err
+	}
+	half := len(batch) / 2
+	first, err := o.MintTokens(ctx, batch[:half])
+	if err != nil {
+		return nil, err
+	}
+	second, err := o.MintTokens(ctx, batch[half:])
+	return append(first, second...), err
+}
+
+func (o *Outbox) mintBatch(ctx context.Context, batch []QueuedEmail, write func(context.Context, func(context.Context, *sql.Tx, *change) error) error) ([]MintedEmail, error) {
 	var out []MintedEmail
 	if len(batch) == 0 {
 		return nil, nil
@@ -146,7 +170,7 @@ func (o *Outbox) MintTokens(ctx context.Context, batch []QueuedEmail) ([]MintedE
 		ids[i] = strconv.FormatInt(q.ID, 10)
 	}
 	claim := claimSQL(o.engine, strings.Join(ids, ","))
-	err := o.write(ctx, func(ctx context.Context, tx *sql.Tx, ch *change) error {
+	err := write(ctx, func(ctx context.Context, tx *sql.Tx, ch *change) error {
 		out = out[:0]
 		now := o.now()
 		claimed, err := queryAll(ctx, tx, len(batch), scanID, claim, unix(now), unix(now.Add(ClaimLease)))

@@ -263,8 +263,13 @@ const maxGroup = 128
 // that caller to be scheduled among the busy request goroutines, and the
 // single writer, the site's bottleneck under load, stood idle meanwhile.
 func (c *core) commit(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx, ch *change) error) (*change, error) {
+	return c.commitAttempts(ctx, fn, pgMaxAttempts)
+}
+
+// commitAttempts is commit with at most attempts runs of fn on PostgreSQL.
+func (c *core) commitAttempts(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx, ch *change) error, attempts int) (*change, error) {
 	if c.engine == Postgres {
-		return c.commitPostgres(ctx, fn)
+		return c.commitPostgres(ctx, fn, attempts)
 	}
 	job := &writeJob{ctx: ctx, fn: fn, done: make(chan struct{})}
 	c.queueMu.Lock()
@@ -554,7 +559,19 @@ type change struct {
 // write runs fn in one write transaction and, once it committed, hands the
 // recorded events to subscribers and wakes the mail worker.
 func (c *core) write(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx, ch *change) error) error {
-	ch, err := c.commit(ctx, fn)
+	return c.writeAttempts(ctx, fn, pgMaxAttempts)
+}
+
+// writeOnce is write, except that on PostgreSQL a transaction that loses a
+// race is not run again: its error (retryable reports it) goes back to the
+// caller, which may try something smaller. SQLite's single writer has no
+// race to lose, and writeOnce is write there.
+func (c *core) writeOnce(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx, ch *change) error) error {
+	return c.writeAttempts(ctx, fn, 1)
+}
+
+func (c *core) writeAttempts(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx, ch *change) error, attempts int) error {
+	ch, err := c.commitAttempts(ctx, fn, attempts)
 	if err != nil {
 		return err
 	}
