@@ -717,22 +717,9 @@ func endInvitations(ctx context.Context, tx *sql.Tx, ch *change, now time.Time, 
 	if status == StatusJoinedIndependently {
 		invitee = sql.NullInt64{Int64: actorID, Valid: true}
 	}
-	rows, err := tx.QueryContext(ctx, `UPDATE `+from+` SET status = ?, ended_at = ?, invitee_id = coalesce(?, invitee_id)
+	ids, err := queryAll(ctx, tx, 0, scanID, `UPDATE `+from+` SET status = ?, ended_at = ?, invitee_id = coalesce(?, invitee_id)
 		WHERE `+where+` RETURNING id`, append([]any{status, unix(now), invitee}, args...)...)
 	if err != nil {
-		return fmt.Errorf("models: end invitations: %w", err)
-	}
-	var ids []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return fmt.Errorf("models: end invitations: %w", err)
-		}
-		ids = append(ids, id)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
 		return fmt.Errorf("models: end invitations: %w", err)
 	}
 	for _, id := range ids {

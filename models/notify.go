@@ -127,21 +127,8 @@ func (m *Invitations) RemindDue(ctx context.Context) (int, error) {
 	err := m.write(ctx, func(ctx context.Context, tx *sql.Tx, ch *change) error {
 		n = 0
 		now := m.now()
-		rows, err := tx.QueryContext(ctx, remindDueSQL, unix(now), unix(now.Add(period)), int64(period/time.Second), remindBatch)
+		ids, err := queryAll(ctx, tx, remindBatch, scanID, remindDueSQL, unix(now), unix(now.Add(period)), int64(period/time.Second), remindBatch)
 		if err != nil {
-			return fmt.Errorf("models: due reminders: %w", err)
-		}
-		var ids []int64
-		for rows.Next() {
-			var id int64
-			if err := rows.Scan(&id); err != nil {
-				rows.Close()
-				return fmt.Errorf("models: due reminders: %w", err)
-			}
-			ids = append(ids, id)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
 			return fmt.Errorf("models: due reminders: %w", err)
 		}
 		if len(ids) == 0 {

@@ -587,23 +587,11 @@ func (s *Staff) Invitations(ctx context.Context, f InvitationFilter) ([]Invitati
 	}
 	var ids []int64
 	for _, q := range queries {
-		rows, err := s.db.QueryContext(ctx, q, args...)
+		some, err := queryAll(ctx, s.db, 0, scanID, q, args...)
 		if err != nil {
 			return nil, 0, fmt.Errorf("models: staff invitations: %w", err)
 		}
-		for rows.Next() {
-			var id int64
-			if err := rows.Scan(&id); err != nil {
-				rows.Close()
-				return nil, 0, fmt.Errorf("models: staff invitations: %w", err)
-			}
-			ids = append(ids, id)
-		}
-		err = rows.Err()
-		rows.Close()
-		if err != nil {
-			return nil, 0, fmt.Errorf("models: staff invitations: %w", err)
-		}
+		ids = append(ids, some...)
 	}
 	slices.SortFunc(ids, func(a, b int64) int { return cmp.Compare(b, a) })
 	var next int64
