@@ -80,9 +80,12 @@ func (d *Deliverer) DeliverDue(ctx context.Context) (int, error) {
 		if len(due) == 0 {
 			return sent, nil
 		}
-		minted, err := d.outbox.MintTokens(ctx, due)
-		if err != nil {
-			return sent, err
+		// A batch that lost a race on PostgreSQL is minted in parts: with
+		// an error, the parts that did commit are claimed and go out all
+		// the same, and the error ends the pass once they are recorded.
+		minted, mintErr := d.outbox.MintTokens(ctx, due)
+		if mintErr != nil && len(minted) == 0 {
+			return sent, mintErr
 		}
 		// The batch's outcomes are recorded together, in one write: one
 		// write per email made the worker fall behind a busy site. A crash
@@ -109,6 +112,9 @@ func (d *Deliverer) DeliverDue(ctx context.Context) (int, error) {
 		cancel()
 		if err != nil {
 			return sent, err
+		}
+		if mintErr != nil {
+			return sent, mintErr
 		}
 		if len(due) < batchSize || ctx.Err() != nil {
 			return sent, ctx.Err()

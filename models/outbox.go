@@ -118,7 +118,7 @@ func (o *Outbox) Due(ctx context.Context, limit int) ([]QueuedEmail, error) {
 // claimSQL marks the emails of ids (integers formatted by the caller, never
 // input) as being sent, those still queued and due (no other pass claimed
 // them since Due read them), and returns the ids it claimed: one statement
-// for a batch (one a email was a tenth of the worker's writes). On
+// for a batch (one an email was a third of the worker's writes). On
 // PostgreSQL a row another process is claiming right now is skipped rather
 // than waited for (its claim would make this transaction fail and run
 // again).
@@ -141,25 +141,41 @@ func claimSQL(e Engine, ids string) string {
 // (every invitation sent writes the invitations it reads), and serializable
 // isolation kept failing it: under a burst of invitations the worker could
 // retry one batch for its whole budget and send nothing. A batch that loses
-// a race is therefore split in two, each half tried once the same way, down
-// to single emails, which get write's full retries.
+// a race is therefore split (mintSplitting), and its parts commit on their
+// own: with an error, MintTokens also returns the emails it did claim,
+// which the caller should send.
 func (o *Outbox) MintTokens(ctx context.Context, batch []QueuedEmail) ([]MintedEmail, error) {
+	return mintSplitting(ctx, batch, func(ctx context.Context, part []QueuedEmail, once bool) ([]MintedEmail, error) {
+		if once {
+			return o.mintBatch(ctx, part, o.writeOnce)
+		}
+		return o.mintBatch(ctx, part, o.write)
+	})
+}
+
+// mintSplitting runs mint on batch once (a single run on PostgreSQL) and,
+// when that loses a race, on each half the same way, down to single
+// emails, which mint with write's full retries. It returns every email
+// minted, with the first error that was not a lost race.
+func mintSplitting(ctx context.Context, batch []QueuedEmail, mint func(ctx context.Context, part []QueuedEmail, once bool) ([]MintedEmail, error)) ([]MintedEmail, error) {
 	if len(batch) <= 1 {
-		return o.mintBatch(ctx, batch, o.write)
+		return mint(ctx, batch, false)
 	}
-	out, err := o.mintBatch(ctx, batch, o.writeOnce)
+	out, err := mint(ctx, batch, true)
 	if err == nil || !retryable(err) {
 		return out, err
 	}
 	half := len(batch) / 2
-	first, err := o.MintTokens(ctx, batch[:half])
+	first, err := mintSplitting(ctx, batch[:half], mint)
 	if err != nil {
-		return nil, err
+		return first, err
 	}
-	second, err := o.MintTokens(ctx, batch[half:])
+	second, err := mintSplitting(ctx, batch[half:], mint)
 	return append(first, second...), err
 }
 
+// mintBatch claims and mints batch in one transaction run by write; on an
+// error it returns no email.
 func (o *Outbox) mintBatch(ctx context.Context, batch []QueuedEmail, write func(context.Context, func(context.Context, *sql.Tx, *change) error) error) ([]MintedEmail, error) {
 	var out []MintedEmail
 	if len(batch) == 0 {
@@ -199,7 +215,10 @@ func (o *Outbox) mintBatch(ctx context.Context, batch []QueuedEmail, write func(
 		}
 		return nil
 	})
-	return out, err
+	if err != nil {
+		return nil, err // what a failed run minted was rolled back with it
+	}
+	return out, nil
 }
 
 // MintedEmail is a claimed email with the token its link needs ("" for none).
