@@ -21,7 +21,7 @@ build: ## build the binary into bin/beckon
 # that may create databases (postgres://beckon:beckon@127.0.0.1:5432/postgres?sslmode=disable;
 # .ci/run starts one); without it they skip, and under CI=true they fail.
 # The suite runs twice: on SQLite, then with BECKON_TEST_ENGINE=postgres the
-# packages whose tests take their database from internal/testdb, each test
+# packages whose tests take their database from models/testdb, each test
 # on a fresh PostgreSQL database (the browser tests run on SQLite only).
 PG_PACKAGES := ./models ./handlers ./mail ./webhooks ./cmd/web
 test: ## vet, then every test on SQLite and again on PostgreSQL (set BECKON_TEST_POSTGRES_URL), with the race detector

@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"github.com/beckon-app/beckon/handlers"
-	"github.com/beckon-app/beckon/internal/testdb"
+	"github.com/beckon-app/beckon/models/testdb"
 	"github.com/beckon-app/beckon/mail"
 	"github.com/beckon-app/beckon/models"
 )

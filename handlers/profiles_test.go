@@ -11,7 +11,7 @@ import (
 	"testing"
 
 	"github.com/beckon-app/beckon/handlers"
-	"github.com/beckon-app/beckon/internal/testdb"
+	"github.com/beckon-app/beckon/models/testdb"
 	"github.com/beckon-app/beckon/models"
 )
 

@@ -6,7 +6,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/beckon-app/beckon/internal/pgtest"
+	"github.com/beckon-app/beckon/models/pgtest"
 	"github.com/beckon-app/beckon/models"
 )
 

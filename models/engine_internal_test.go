@@ -9,7 +9,7 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/beckon-app/beckon/internal/pgtest"
+	"github.com/beckon-app/beckon/models/pgtest"
 )
 
 // storeOn opens a fresh, migrated database of engine e and a Store over it.

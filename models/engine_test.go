@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/beckon-app/beckon/internal/testdb"
+	"github.com/beckon-app/beckon/models/testdb"
 	"github.com/beckon-app/beckon/models"
 )
 

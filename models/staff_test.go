@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/beckon-app/beckon/internal/testdb"
+	"github.com/beckon-app/beckon/models/testdb"
 	"github.com/beckon-app/beckon/migrations"
 	"github.com/beckon-app/beckon/models"
 )

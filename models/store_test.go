@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/beckon-app/beckon/internal/testdb"
+	"github.com/beckon-app/beckon/models/testdb"
 	"github.com/beckon-app/beckon/models"
 )
 

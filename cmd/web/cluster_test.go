@@ -16,8 +16,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/beckon-app/beckon/internal/pgtest"
-	"github.com/beckon-app/beckon/internal/testdb"
+	"github.com/beckon-app/beckon/models/pgtest"
+	"github.com/beckon-app/beckon/models/testdb"
 	"github.com/beckon-app/beckon/mail"
 	"github.com/beckon-app/beckon/mail/mailtest"
 	"github.com/beckon-app/beckon/models"

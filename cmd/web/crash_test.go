@@ -18,7 +18,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/beckon-app/beckon/internal/testdb"
+	"github.com/beckon-app/beckon/models/testdb"
 	"github.com/beckon-app/beckon/mail/mailtest"
 	"github.com/beckon-app/beckon/models"
 )

@@ -14,7 +14,7 @@ import (
 
 	"github.com/alexedwards/scs/sqlite3store"
 
-	"github.com/beckon-app/beckon/internal/pgtest"
+	"github.com/beckon-app/beckon/models/pgtest"
 	"github.com/beckon-app/beckon/models"
 )
 

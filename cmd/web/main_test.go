@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/beckon-app/beckon/internal/testdb"
+	"github.com/beckon-app/beckon/models/testdb"
 	"github.com/beckon-app/beckon/mail"
 	"github.com/beckon-app/beckon/models"
 )

@@ -1,7 +1,7 @@
 // Package testdb gives each test its database, on the engine the run asks
 // for: a SQLite file in the test's folder, or, with
 // BECKON_TEST_ENGINE=postgres, a fresh PostgreSQL database copied from the
-// migrated template (internal/pgtest; BECKON_TEST_POSTGRES_URL names the
+// migrated template (models/pgtest; BECKON_TEST_POSTGRES_URL names the
 // server). `make test` runs the suite once each way, so that every test
 // that goes through this package proves its feature on both engines.
 // It is imported by tests only.
@@ -18,7 +18,7 @@ import (
 	"github.com/alexedwards/scs/sqlite3store"
 	"github.com/alexedwards/scs/v2"
 
-	"github.com/beckon-app/beckon/internal/pgtest"
+	"github.com/beckon-app/beckon/models/pgtest"
 	"github.com/beckon-app/beckon/models"
 )
 
