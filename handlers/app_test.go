@@ -15,9 +15,9 @@ import (
 	"time"
 
 	"github.com/beckon-app/beckon/handlers"
-	"github.com/beckon-app/beckon/models/testdb"
 	"github.com/beckon-app/beckon/mail"
 	"github.com/beckon-app/beckon/models"
+	"github.com/beckon-app/beckon/models/testdb"
 )
 
 // clock is a settable time source shared by the store and the mail worker.

@@ -16,9 +16,9 @@ import (
 	"time"
 
 	"github.com/beckon-app/beckon/handlers"
-	"github.com/beckon-app/beckon/models/testdb"
 	"github.com/beckon-app/beckon/mail"
 	"github.com/beckon-app/beckon/models"
+	"github.com/beckon-app/beckon/models/testdb"
 )
 
 var linkSecret = []byte("a test secret of thirty-two bytes")

@@ -11,8 +11,8 @@ import (
 	"testing"
 
 	"github.com/beckon-app/beckon/handlers"
-	"github.com/beckon-app/beckon/models/testdb"
 	"github.com/beckon-app/beckon/models"
+	"github.com/beckon-app/beckon/models/testdb"
 )
 
 // seedMembers inserts members m{from}..m{to} (their ids too) in one

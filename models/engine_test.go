@@ -8,8 +8,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/beckon-app/beckon/models/testdb"
 	"github.com/beckon-app/beckon/models"
+	"github.com/beckon-app/beckon/models/testdb"
 )
 
 func TestRewritePlaceholders(t *testing.T) {

@@ -9,9 +9,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/beckon-app/beckon/models/testdb"
 	"github.com/beckon-app/beckon/migrations"
 	"github.com/beckon-app/beckon/models"
+	"github.com/beckon-app/beckon/models/testdb"
 )
 
 // seedUsers makes users with the given allocations and held counts (held

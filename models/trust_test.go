@@ -10,9 +10,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/beckon-app/beckon/models/testdb"
 	"github.com/beckon-app/beckon/migrations"
 	"github.com/beckon-app/beckon/models"
+	"github.com/beckon-app/beckon/models/testdb"
 )
 
 // TestMigration0013KeepsData applies the migrations before 0013 to a new

@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/beckon-app/beckon/models/testdb"
 	"github.com/beckon-app/beckon/models"
+	"github.com/beckon-app/beckon/models/testdb"
 	"github.com/beckon-app/beckon/webhooks"
 )
 

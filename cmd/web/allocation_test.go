@@ -10,8 +10,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/beckon-app/beckon/models/testdb"
 	"github.com/beckon-app/beckon/models"
+	"github.com/beckon-app/beckon/models/testdb"
 )
 
 // seedDB makes a database with three members: ann (2 allocated, 1 held),

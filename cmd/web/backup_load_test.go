@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/beckon-app/beckon/models/testdb"
 	"github.com/beckon-app/beckon/models"
+	"github.com/beckon-app/beckon/models/testdb"
 )
 
 // `beckon backup` while the server takes a steady load of invitations: the

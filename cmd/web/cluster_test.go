@@ -16,11 +16,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/beckon-app/beckon/models/pgtest"
-	"github.com/beckon-app/beckon/models/testdb"
 	"github.com/beckon-app/beckon/mail"
 	"github.com/beckon-app/beckon/mail/mailtest"
 	"github.com/beckon-app/beckon/models"
+	"github.com/beckon-app/beckon/models/pgtest"
+	"github.com/beckon-app/beckon/models/testdb"
 )
 
 // clusterInvitations is how many invitations the load part sends through

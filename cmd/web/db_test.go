@@ -14,8 +14,9 @@ import (
 
 	"github.com/alexedwards/scs/sqlite3store"
 
-	"github.com/beckon-app/beckon/models/pgtest"
 	"github.com/beckon-app/beckon/models"
+	"github.com/beckon-app/beckon/models/pgtest"
+	"github.com/beckon-app/beckon/models/testdb"
 )
 
 func TestVersion(t *testing.T) {
@@ -104,15 +105,7 @@ func TestDBCopyToPostgres(t *testing.T) {
 		t.Fatal(err)
 	}
 	lite.Close()
-	to := pgtest.URL(t, func(ctx context.Context, url string) error {
-		db, err := models.Open(url)
-		if err != nil {
-			return err
-		}
-		defer db.Close()
-		_, err = models.Migrate(ctx, db)
-		return err
-	})
+	to := pgtest.URL(t, testdb.Migrate)
 	var out bytes.Buffer
 	if err := run(ctx, []string{"db", "copy", "--to", to}, env("BECKON_DB", src), nil, &out, io.Discard); err != nil {
 		t.Fatal(err)

@@ -14,10 +14,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/beckon-app/beckon/models/pgtest"
-	"github.com/beckon-app/beckon/models/testdb"
 	"github.com/beckon-app/beckon/mail"
 	"github.com/beckon-app/beckon/models"
+	"github.com/beckon-app/beckon/models/pgtest"
+	"github.com/beckon-app/beckon/models/testdb"
 )
 
 // captured records the emails a Deliverer sends.

@@ -14,9 +14,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/beckon-app/beckon/models/testdb"
 	"github.com/beckon-app/beckon/mail"
 	"github.com/beckon-app/beckon/models"
+	"github.com/beckon-app/beckon/models/testdb"
 )
 
 // env returns a getenv with the given variables and nothing else.

@@ -6,9 +6,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/beckon-app/beckon/models/testdb"
 	"github.com/beckon-app/beckon/mail"
 	"github.com/beckon-app/beckon/models"
+	"github.com/beckon-app/beckon/models/testdb"
 )
 
 func TestTokenCreateRefusesAnUnverifiedAccount(t *testing.T) {

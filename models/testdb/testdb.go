@@ -18,8 +18,8 @@ import (
 	"github.com/alexedwards/scs/sqlite3store"
 	"github.com/alexedwards/scs/v2"
 
-	"github.com/beckon-app/beckon/models/pgtest"
 	"github.com/beckon-app/beckon/models"
+	"github.com/beckon-app/beckon/models/pgtest"
 )
 
 // EngineVar chooses the engine of the run: "postgres", or SQLite when unset.
@@ -41,7 +41,12 @@ func Engine() models.Engine {
 // names the SQLite file in t.TempDir().
 func DSN(t testing.TB, name string) string {
 	t.Helper()
-	if Postgres() {
+	return dsnFor(t, Engine(), name)
+}
+
+func dsnFor(t testing.TB, e models.Engine, name string) string {
+	t.Helper()
+	if e == models.Postgres {
 		return pgtest.URL(t, Migrate)
 	}
 	return filepath.Join(t.TempDir(), name)
@@ -51,7 +56,15 @@ func DSN(t testing.TB, name string) string {
 // the test ends.
 func Open(t testing.TB, name string) *sql.DB {
 	t.Helper()
-	db, err := models.Open(DSN(t, name))
+	return OpenEngine(t, Engine(), name)
+}
+
+// OpenEngine opens a fresh, migrated database of engine e whatever the
+// run's engine (PostgreSQL's is skipped without BECKON_TEST_POSTGRES_URL),
+// closed when the test ends: for the tests that hold the two side by side.
+func OpenEngine(t testing.TB, e models.Engine, name string) *sql.DB {
+	t.Helper()
+	db, err := models.Open(dsnFor(t, e, name))
 	if err != nil {
 		t.Fatal(err)
 	}
