@@ -26,18 +26,39 @@ func (h *Handler) apiAmount(w http.ResponseWriter, r *http.Request, min int) (in
 	return n, true
 }
 
+// apiStaffOps is the staff operations under the request's Idempotency-Key
+// header, if it has one: a retried request with the same key answers as
+// the first did instead of changing allocations again. ok is false, and
+// 422 written, for a key that cannot be one.
+func (h *Handler) apiStaffOps(w http.ResponseWriter, r *http.Request) (*models.Staff, bool) {
+	key := r.Header.Get("Idempotency-Key")
+	if key != "" && !models.ValidIdempotencyKey(key) {
+		h.apiFail(w, r, models.ErrBadIdempotencyKey, models.Facts{})
+		return nil, false
+	}
+	return h.store.Staff.Keyed(key), true
+}
+
 // apiStaffTopOff handles POST /api/v1/staff/topoff.
 func (h *Handler) apiStaffTopOff(w http.ResponseWriter, r *http.Request) {
+	ops, ok := h.apiStaffOps(w, r)
+	if !ok {
+		return
+	}
 	if n, ok := h.apiAmount(w, r, 0); ok {
-		changed, err := h.store.Staff.TopOffAll(r.Context(), apiUser(r).ID, n)
+		changed, err := ops.TopOffAll(r.Context(), apiUser(r).ID, n)
 		h.apiChanged(w, r, changed, err)
 	}
 }
 
 // apiStaffAddTo handles POST /api/v1/staff/addto.
 func (h *Handler) apiStaffAddTo(w http.ResponseWriter, r *http.Request) {
+	ops, ok := h.apiStaffOps(w, r)
+	if !ok {
+		return
+	}
 	if n, ok := h.apiAmount(w, r, 1); ok {
-		changed, err := h.store.Staff.AddToAll(r.Context(), apiUser(r).ID, n, false)
+		changed, err := ops.AddToAll(r.Context(), apiUser(r).ID, n, false)
 		h.apiChanged(w, r, changed, err)
 	}
 }
@@ -59,24 +80,32 @@ func (h *Handler) apiTargetUser(w http.ResponseWriter, r *http.Request) (models.
 
 // apiStaffUserTopOff handles POST /api/v1/staff/users/{id}/topoff.
 func (h *Handler) apiStaffUserTopOff(w http.ResponseWriter, r *http.Request) {
+	ops, ok := h.apiStaffOps(w, r)
+	if !ok {
+		return
+	}
 	u, ok := h.apiTargetUser(w, r)
 	if !ok {
 		return
 	}
 	if n, ok := h.apiAmount(w, r, 0); ok {
-		changed, err := h.store.Staff.TopOffUser(r.Context(), apiUser(r).ID, u.ID, n)
+		changed, err := ops.TopOffUser(r.Context(), apiUser(r).ID, u.ID, n)
 		h.apiChanged(w, r, changed, err)
 	}
 }
 
 // apiStaffUserAddTo handles POST /api/v1/staff/users/{id}/addto.
 func (h *Handler) apiStaffUserAddTo(w http.ResponseWriter, r *http.Request) {
+	ops, ok := h.apiStaffOps(w, r)
+	if !ok {
+		return
+	}
 	u, ok := h.apiTargetUser(w, r)
 	if !ok {
 		return
 	}
 	if n, ok := h.apiAmount(w, r, 1); ok {
-		changed, err := h.store.Staff.AddToUser(r.Context(), apiUser(r).ID, u.ID, n)
+		changed, err := ops.AddToUser(r.Context(), apiUser(r).ID, u.ID, n)
 		h.apiChanged(w, r, changed, err)
 	}
 }

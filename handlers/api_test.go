@@ -354,6 +354,53 @@ func TestAPIStaffEndpoints(t *testing.T) {
 	}
 }
 
+// TestAPIStaffIdempotencyKey: a staff change retried with the same
+// Idempotency-Key answers as the first did and changes nothing more.
+func TestAPIStaffIdempotencyKey(t *testing.T) {
+	app := newTestApp(t, withAllocation(1))
+	ctx := context.Background()
+	boss, _ := app.store.Users.Create(ctx, models.NewUser{Email: "boss@example.com", Username: "boss", Password: testPassword, Staff: true, Verified: true})
+	ann := app.user("ann@example.com", "ann", true)
+	staff := app.tokenFor(t, boss)
+	annPath := fmt.Sprintf("/api/v1/staff/users/%d", ann.ID)
+	remaining := func() any {
+		_, body, _ := app.apiCall(t, "GET", annPath+"/stat", staff, nil)
+		return body["remaining"]
+	}
+	for range 3 {
+		status, body, _ := app.apiCall(t, "POST", "/api/v1/staff/addto", staff, map[string]any{"amount": 2}, "Idempotency-Key", "retry-1")
+		if status != 200 || body["users_changed"] != 2.0 {
+			t.Fatalf("keyed add: %d %v; want 200 and 2 users changed each time", status, body)
+		}
+	}
+	if got := remaining(); got != 3.0 {
+		t.Fatalf("remaining %v after three sends of one keyed add of 2; want 3", got)
+	}
+	for _, tc := range []struct {
+		path, key string
+		amount    int
+		code      string
+	}{
+		{"/api/v1/staff/addto", "retry-1", 3, "idempotency_key_reused"},
+		{"/api/v1/staff/topoff", "retry-1", 2, "idempotency_key_reused"},
+		{annPath + "/addto", "retry-1", 2, "idempotency_key_reused"},
+		{"/api/v1/staff/addto", "with space", 1, "invalid_idempotency_key"},
+		{annPath + "/topoff", strings.Repeat("k", 256), 9, "invalid_idempotency_key"},
+	} {
+		status, body, _ := app.apiCall(t, "POST", tc.path, staff, map[string]any{"amount": tc.amount}, "Idempotency-Key", tc.key)
+		if status != 422 || errCode(body) != tc.code {
+			t.Errorf("%s with key %.20q: %d %s; want 422 %s", tc.path, tc.key, status, errCode(body), tc.code)
+		}
+	}
+	if got := remaining(); got != 3.0 {
+		t.Errorf("remaining %v after refused keys; want 3", got)
+	}
+	status, body, _ := app.apiCall(t, "POST", annPath+"/topoff", staff, map[string]any{"amount": 7}, "Idempotency-Key", "retry-2")
+	if status != 200 || body["users_changed"] != 1.0 || remaining() != 7.0 {
+		t.Errorf("a new key: %d %v, remaining %v; want 1 user changed and 7 left", status, body, remaining())
+	}
+}
+
 // TestDRFSimpleInviteFlow is the seed's flow end to end: invite by email,
 // take the token from the email, set a password with it, sign in with that
 // password in the browser form.

@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"net/http"
@@ -36,6 +37,9 @@ func (h *Handler) renderDashboard(w http.ResponseWriter, r *http.Request, status
 		if form.Kind == kind {
 			f = form
 		}
+		if f.Key == "" {
+			f.Key = rand.Text()
+		}
 		d.Forms = append(d.Forms, f)
 	}
 	h.render(w, r, status, views.StaffDashboardPage(h.layout(r, "Staff"), d))
@@ -50,7 +54,8 @@ type bulkInput struct {
 
 // decodeBulk reads a bulk form of kind from values and checks it.
 func decodeBulk(kind string, values url.Values) (bulkInput, bool) {
-	in := bulkInput{form: views.BulkForm{Kind: kind, Amount: values.Get("amount"), Unlimited: values.Get("unlimited")}}
+	in := bulkInput{form: views.BulkForm{Kind: kind, Amount: values.Get("amount"), Unlimited: values.Get("unlimited"),
+		Key: values.Get(views.IdempotencyField)}}
 	var v models.Validator
 	min := 1
 	switch kind {
@@ -118,18 +123,21 @@ func (h *Handler) staffBulkPost(w http.ResponseWriter, r *http.Request, kind str
 		h.renderDashboard(w, r, http.StatusUnprocessableEntity, in.form)
 		return
 	}
+	// The form's key makes a second send of it (a double click, the back
+	// button) answer as the first did instead of changing everyone again.
+	ops := h.store.Staff.Keyed(in.form.Key)
 	var n int
 	var err error
 	var done string
 	switch kind {
 	case views.BulkTopOff:
-		n, err = h.store.Staff.TopOffAll(r.Context(), staff.ID, in.amount)
-		done = fmt.Sprintf("Topped off %s to %d invitations left.", views.Plural(n, "user", "users"), in.amount)
+		n, err = ops.TopOffAll(r.Context(), staff.ID, in.amount)
+		done = fmt.Sprintf("Topped off %s to %s left.", views.Plural(n, "user", "users"), views.Plural(in.amount, "invitation", "invitations"))
 	case views.BulkAddTo:
-		n, err = h.store.Staff.AddToAll(r.Context(), staff.ID, in.amount, false)
-		done = fmt.Sprintf("Added %d invitations to %s.", in.amount, views.Plural(n, "user", "users"))
+		n, err = ops.AddToAll(r.Context(), staff.ID, in.amount, false)
+		done = fmt.Sprintf("Added %s to %s.", views.Plural(in.amount, "invitation", "invitations"), views.Plural(n, "user", "users"))
 	default:
-		n, err = h.store.Staff.SetUnlimitedAll(r.Context(), staff.ID, in.on, in.amount)
+		n, err = ops.SetUnlimitedAll(r.Context(), staff.ID, in.on, in.amount)
 		done = fmt.Sprintf("Gave %s unlimited invitations.", views.Plural(n, "user", "users"))
 		if !in.on {
 			done = fmt.Sprintf("Gave %s a plain allocation of %d.", views.Plural(n, "user", "users"), in.amount)
@@ -149,13 +157,13 @@ func (h *Handler) staffBulkPost(w http.ResponseWriter, r *http.Request, kind str
 		h.serverError(w, r, err)
 		return
 	}
-	h.say(w, r, views.BulkDone(views.BulkForm{Kind: kind, Result: done, Unlimited: in.form.Unlimited}, own), done)
+	h.say(w, r, views.BulkDone(views.BulkForm{Kind: kind, Result: done, Unlimited: in.form.Unlimited, Key: rand.Text()}, own), done)
 }
 
 // staffUsers handles GET /staff/users: search (?q=) and keyset pages (?after=).
 func (h *Handler) staffUsers(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	p := views.StaffUsers{Query: strings.TrimSpace(q.Get("q")), After: q.Get("after")}
+	p := views.StaffUsers{Query: strings.TrimSpace(q.Get("q")), After: q.Get("after"), FormKey: rand.Text()}
 	var err error
 	p.Users, p.Next, err = h.store.Staff.ListUsers(r.Context(), models.UserFilter{Query: p.Query, After: p.After, PerPage: staffUsersPerPage})
 	if err != nil {
@@ -192,7 +200,7 @@ func (h *Handler) staffUserStat(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	h.render(w, r, http.StatusOK, views.UserStatBlock(views.UserStat{User: u, Next: "/staff/users"}))
+	h.render(w, r, http.StatusOK, views.UserStatBlock(views.UserStat{User: u, Next: "/staff/users", Key: rand.Text()}))
 }
 
 // staffUserTopOffPost handles POST /staff/users/{id}/topoff.
@@ -228,26 +236,27 @@ func (h *Handler) staffUserPost(w http.ResponseWriter, r *http.Request, kind str
 	}
 	in, valid := decodeBulk(kind, r.PostForm)
 	if !valid {
-		stat := views.UserStat{User: u, Next: back, Action: kind, Amount: in.form.Amount, Errors: in.form.Errors}
+		stat := views.UserStat{User: u, Next: back, Action: kind, Amount: in.form.Amount, Errors: in.form.Errors, Key: rand.Text()}
 		if wantsFragment(r) {
 			h.render(w, r, http.StatusUnprocessableEntity, views.UserStatBlock(stat))
 			return
 		}
 		// Without JavaScript: the users page with this user's block, the
 		// message next to the field that was refused.
-		p := views.StaffUsers{Query: u.Username, Users: []models.User{u}, Refused: stat}
+		p := views.StaffUsers{Query: u.Username, Users: []models.User{u}, Refused: stat, FormKey: rand.Text()}
 		h.render(w, r, http.StatusUnprocessableEntity, views.StaffUsersPage(h.layout(r, "Users"), p, back))
 		return
 	}
+	ops := h.store.Staff.Keyed(in.form.Key) // as in staffBulkPost
 	var n int
 	var err error
 	switch kind {
 	case views.BulkTopOff:
-		n, err = h.store.Staff.TopOffUser(r.Context(), staff.ID, u.ID, in.amount)
+		n, err = ops.TopOffUser(r.Context(), staff.ID, u.ID, in.amount)
 	case views.BulkAddTo:
-		n, err = h.store.Staff.AddToUser(r.Context(), staff.ID, u.ID, in.amount)
+		n, err = ops.AddToUser(r.Context(), staff.ID, u.ID, in.amount)
 	default:
-		n, err = h.store.Staff.SetUnlimitedUser(r.Context(), staff.ID, u.ID, in.on, in.amount)
+		n, err = ops.SetUnlimitedUser(r.Context(), staff.ID, u.ID, in.on, in.amount)
 	}
 	if err != nil {
 		h.serverError(w, r, err)
@@ -263,7 +272,7 @@ func (h *Handler) staffUserPost(w http.ResponseWriter, r *http.Request, kind str
 		h.serverError(w, r, err)
 		return
 	}
-	h.say(w, r, views.UserStatBlock(views.UserStat{User: u, Next: back, Message: done}), "@"+u.Username+": "+done)
+	h.say(w, r, views.UserStatBlock(views.UserStat{User: u, Next: back, Message: done, Key: rand.Text()}), "@"+u.Username+": "+done)
 }
 
 // userChangeMessage says what a change to one user did; wasUnlimited is

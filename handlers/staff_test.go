@@ -356,3 +356,70 @@ func TestStaffListsPageByKeyset(t *testing.T) {
 		t.Errorf("search pages listed %d users (%v…); want zoe00 to zoe59 in order", len(names), names[:min(3, len(names))])
 	}
 }
+
+// TestStaffFormsChangeOnceForTheirKey: every staff allocation form carries
+// an idempotency key made when it is rendered; sending the same form twice
+// (a double click that got past the disabled button, the back button and
+// submit again) answers as the first send did and changes nothing more.
+func TestStaffFormsChangeOnceForTheirKey(t *testing.T) {
+	app := newTestApp(t, withAllocation(0))
+	clients := staffClients(t, app)
+	boss := clients["staff flag"]
+	keyRE := regexp.MustCompile(`name="idempotency_key" value="([^"]+)"`)
+	keysOf := func(body string) []string {
+		var keys []string
+		for _, m := range keyRE.FindAllStringSubmatch(body, -1) {
+			keys = append(keys, m[1])
+		}
+		return keys
+	}
+	page := boss.get("/staff")
+	keys := keysOf(page.body)
+	if len(keys) != 3 || keys[0] == keys[1] || keys[1] == keys[2] {
+		t.Fatalf("the dashboard's three forms carry keys %q; want three different ones", keys)
+	}
+	if again := keysOf(boss.get("/staff").body); slices.Equal(again, keys) {
+		t.Errorf("two renders of the dashboard gave the same keys %q", keys)
+	}
+	addKey := keys[1] // the dashboard's order: top off, add to, unlimited
+	form := url.Values{"amount": {"2"}, "idempotency_key": {addKey}}
+	first := boss.post("/staff/addto", form, htmx...)
+	expect(t, "first send", first, http.StatusOK, "Added 2 invitations to 4 users.")
+	if next := keysOf(first.body); len(next) != 1 || next[0] == addKey {
+		t.Errorf("the form after the change carries keys %q; want one new key", next)
+	}
+	expect(t, "same form again", boss.post("/staff/addto", form, htmx...), http.StatusOK, "Added 2 invitations to 4 users.")
+	expect(t, "same form again, no JavaScript", boss.post("/staff/addto", form), http.StatusSeeOther)
+	expect(t, "the member got 2, once", clients["member"].get("/"), http.StatusOK, `data-testid="invites-remaining">2</span>`)
+	expect(t, "same key, other amount", boss.post("/staff/addto", url.Values{"amount": {"3"}, "idempotency_key": {addKey}}, htmx...),
+		http.StatusUnprocessableEntity, "already made with other values")
+	expect(t, "a key that cannot be one", boss.post("/staff/addto", url.Values{"amount": {"3"}, "idempotency_key": {"two words"}}, htmx...),
+		http.StatusUnprocessableEntity, "An idempotency key is 1 to 255 visible ASCII characters.")
+	expect(t, "no key: every send counts", boss.post("/staff/addto", url.Values{"amount": {"1"}}, htmx...), http.StatusOK, "Added 1 invitation to 4 users.")
+	expect(t, "the member", clients["member"].get("/"), http.StatusOK, `data-testid="invites-remaining">3</span>`)
+
+	// The no-JavaScript path carries the key through its confirmation page.
+	confirm := boss.get("/staff/confirm?kind=addto&amount=5&idempotency_key=k-confirm")
+	expect(t, "confirm page", confirm, http.StatusOK, `name="idempotency_key" value="k-confirm"`)
+	for range 2 {
+		expect(t, "confirmed", boss.post("/staff/addto", url.Values{"amount": {"5"}, "idempotency_key": {"k-confirm"}}), http.StatusSeeOther)
+	}
+	expect(t, "the member got 5, once", clients["member"].get("/"), http.StatusOK, `data-testid="invites-remaining">8</span>`)
+
+	// A user's block: each of its forms has a key of its own.
+	member, _ := app.store.Users.GetByUsername(context.Background(), "member")
+	base := fmt.Sprintf("/staff/users/%d", member.ID)
+	block := boss.get(base + "/stat")
+	userKeys := keysOf(block.body)
+	if len(userKeys) != 3 || userKeys[0] == userKeys[1] {
+		t.Fatalf("a user's block carries keys %q; want one for each of its three forms", userKeys)
+	}
+	add := url.Values{"amount": {"4"}, "idempotency_key": {userKeys[1]}}
+	expect(t, "add 4", boss.post(base+"/addto", add, htmx...), http.StatusOK, `data-testid="stat-remaining">12<`, "Added 4.")
+	expect(t, "add 4 again, same form", boss.post(base+"/addto", add, htmx...), http.StatusOK, `data-testid="stat-remaining">12<`, "Added 4.")
+	for _, path := range []string{"/staff/users?q=mem", base} {
+		if keys := keysOf(boss.get(path).body); len(keys) != 3 || slices.Contains(keys, userKeys[1]) {
+			t.Errorf("%s: keys %q; want three new ones", path, keys)
+		}
+	}
+}

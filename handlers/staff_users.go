@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"net/http"
@@ -35,7 +36,7 @@ func (h *Handler) renderStaffUser(w http.ResponseWriter, r *http.Request, status
 	staff, _ := currentUser(r)
 	ctx := r.Context()
 	p := views.StaffUser{User: u, Self: staff.ID == u.ID, InviteesFrom: after, Form: form,
-		Stat: views.UserStat{User: u, Next: views.StaffUserURL(u.ID)}}
+		Stat: views.UserStat{User: u, Next: views.StaffUserURL(u.ID), Key: rand.Text()}}
 	var err error
 	if p.Standing, err = h.store.Staff.Standing(ctx, u.ID); err != nil {
 		h.serverError(w, r, err)

@@ -190,6 +190,12 @@ var (
 	ErrSuspended        = declare(&Error{Code: "account_suspended", Kind: KindForbidden, Title: "Account suspended", Message: "This account is suspended."})
 	ErrInvitingDisabled = declare(&Error{Code: "inviting_disabled", Kind: KindForbidden, Title: "Inviting is off", Message: "Inviting is turned off for your account: {reason}"})
 	ErrSelfModeration   = declare(&Error{Code: "self_moderation", Kind: KindInvalid, Title: "Not done", Message: "You cannot do this to your own account."})
+
+	// Idempotency keys of staff changes (Staff.Keyed).
+	ErrBadIdempotencyKey = declare(&Error{Code: "invalid_idempotency_key", Kind: KindInvalid, Title: "Not done",
+		Message: "An idempotency key is 1 to 255 visible ASCII characters."})
+	ErrIdempotencyKeyReused = declare(&Error{Code: "idempotency_key_reused", Kind: KindInvalid, Title: "Not done",
+		Message: "This change was already made with other values under the same key. Reload the page (or send a new Idempotency-Key) to make another."})
 )
 
 // RateLimitError says an action was refused because a limit was reached, and

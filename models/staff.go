@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -14,7 +15,36 @@ import (
 
 // Staff is the staff operations: allocation changes for everyone or one
 // user, statistics, and the audit log of what staff changed.
-type Staff struct{ *core }
+type Staff struct {
+	*core
+	key string // idempotency key of the next change, from Keyed
+}
+
+// Keyed returns the staff operations with an idempotency key: the first
+// allocation change made through them commits with key, and the same key
+// again (from actor, within a day) changes nothing and returns the first
+// run's count, or ErrIdempotencyKeyReused if the change asked for differs.
+// An empty key is no key; one that is not 1 to 255 visible ASCII characters
+// makes every change fail with ErrBadIdempotencyKey.
+func (s *Staff) Keyed(key string) *Staff {
+	return &Staff{core: s.core, key: key}
+}
+
+// ValidIdempotencyKey reports whether key can be an idempotency key.
+func ValidIdempotencyKey(key string) bool {
+	if key == "" || len(key) > 255 {
+		return false
+	}
+	for i := 0; i < len(key); i++ {
+		if key[i] < '!' || key[i] > '~' {
+			return false
+		}
+	}
+	return true
+}
+
+// keyLifetime is how long an idempotency key is remembered.
+const keyLifetime = 24 * time.Hour
 
 // Allocation actions, as written in the audit log.
 const (
@@ -146,9 +176,19 @@ func (s *Staff) apply(ctx context.Context, actorID int64, c allocationChange) (i
 		args = append(args, c.userID)
 		q += fmt.Sprintf(" AND user_id = ?%d", len(args))
 	}
+	if s.key != "" && !ValidIdempotencyKey(s.key) {
+		return 0, ErrBadIdempotencyKey
+	}
 	var changed int
 	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx, ch *change) error {
 		now := s.now()
+		if s.key != "" {
+			done, n, err := s.keyUsed(ctx, tx, now, actorID, c)
+			if err != nil || done {
+				changed = n
+				return err
+			}
+		}
 		if c.userID != 0 {
 			if _, err := getUser(ctx, tx, c.userID); err != nil {
 				return err
@@ -174,9 +214,46 @@ func (s *Staff) apply(ctx context.Context, actorID int64, c allocationChange) (i
 		if c.userID != 0 {
 			data["target_user_id"] = c.userID
 		}
-		return record(ctx, tx, ch, Event{Kind: EventAllocationChanged, UserID: actorID, At: now, Data: data})
+		if err := record(ctx, tx, ch, Event{Kind: EventAllocationChanged, UserID: actorID, At: now, Data: data}); err != nil {
+			return err
+		}
+		if s.key != "" {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO idempotency_keys (actor_id, key, request, changed, created_at) VALUES (?, ?, ?, ?, ?)`,
+				actorID, s.key, c.fingerprint(), changed, unix(now)); err != nil {
+				return fmt.Errorf("models: keep idempotency key: %w", err)
+			}
+		}
+		return nil
 	})
 	return changed, err
+}
+
+// fingerprint is what a change asks for, kept with its idempotency key.
+func (c allocationChange) fingerprint() string {
+	return fmt.Sprintf("%s amount=%d user=%d only_empty=%t", c.action, c.amount, c.userID, c.onlyEmpty)
+}
+
+// keyUsed reports whether actor's change under s.key was made already, and
+// then with how many users changed; a key used for another change is
+// ErrIdempotencyKeyReused. It forgets the actor's keys older than a day.
+func (s *Staff) keyUsed(ctx context.Context, tx *sql.Tx, now time.Time, actorID int64, c allocationChange) (bool, int, error) {
+	if _, err := tx.ExecContext(ctx, `DELETE FROM idempotency_keys WHERE actor_id = ? AND created_at <= ?`,
+		actorID, unix(now.Add(-keyLifetime))); err != nil {
+		return false, 0, fmt.Errorf("models: prune idempotency keys: %w", err)
+	}
+	var request string
+	var changed int
+	err := tx.QueryRowContext(ctx, `SELECT request, changed FROM idempotency_keys WHERE actor_id = ? AND key = ?`,
+		actorID, s.key).Scan(&request, &changed)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return false, 0, nil
+	case err != nil:
+		return false, 0, fmt.Errorf("models: read idempotency key: %w", err)
+	case request != c.fingerprint():
+		return true, 0, ErrIdempotencyKeyReused
+	}
+	return true, changed, nil
 }
 
 // audit writes one row of the audit log inside tx.

@@ -2,10 +2,12 @@ package models_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io/fs"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -615,5 +617,67 @@ func TestStaffInvitationsAgreeWithList(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+func TestKeyedStaffChangeRunsOnce(t *testing.T) {
+	e := newEnv(t, func(o *models.Options) { o.InviteRate, o.RecipientRate = 0, 0 })
+	ctx := context.Background()
+	boss := e.user("boss@example.com", "boss", true)
+	ids := seedAllocations(t, e, []seed{{"a", 1, 0, false}, {"b", 0, 0, false}})
+	remaining := func() (int, int) {
+		return allocationOf(t, e, ids["a"]).Remaining(), allocationOf(t, e, ids["b"]).Remaining()
+	}
+
+	// Ten tries at once under one key (a double click, a retried request)
+	// add once, and every one of them answers with the first run's count.
+	var wg sync.WaitGroup
+	counts := make([]int, 10)
+	errs := make([]error, 10)
+	for i := range counts {
+		wg.Go(func() { counts[i], errs[i] = e.store.Staff.Keyed("form-1").AddToAll(ctx, boss.ID, 2, false) })
+	}
+	wg.Wait()
+	first := counts[0]
+	for i := range counts {
+		if errs[i] != nil || counts[i] != first {
+			t.Fatalf("try %d: %d users, %v; want %d and no error", i, counts[i], errs[i], first)
+		}
+	}
+	if a, b := remaining(); a != 3 || b != 2 {
+		t.Fatalf("remaining %d and %d after ten tries of one keyed add of 2; want 3 and 2", a, b)
+	}
+	if entries, _, _ := e.store.Staff.Audit(ctx, 1, 50); len(entries) != 1 {
+		t.Errorf("%d audit entries for one keyed change; want 1", len(entries))
+	}
+
+	// The same key for another change is refused, and changes nothing.
+	if _, err := e.store.Staff.Keyed("form-1").AddToAll(ctx, boss.ID, 5, false); !errors.Is(err, models.ErrIdempotencyKeyReused) {
+		t.Errorf("same key, other amount: %v; want ErrIdempotencyKeyReused", err)
+	}
+	if _, err := e.store.Staff.Keyed("form-1").TopOffUser(ctx, boss.ID, ids["a"], 2); !errors.Is(err, models.ErrIdempotencyKeyReused) {
+		t.Errorf("same key, other action: %v; want ErrIdempotencyKeyReused", err)
+	}
+	// Keys are the actor's own: another staff member's "form-1" is new.
+	other := e.user("other@example.com", "other", true)
+	if _, err := e.store.Staff.Keyed("form-1").AddToUser(ctx, other.ID, ids["b"], 1); err != nil {
+		t.Fatal(err)
+	}
+	if a, b := remaining(); a != 3 || b != 3 {
+		t.Fatalf("remaining %d and %d; want 3 and 3", a, b)
+	}
+	for _, key := range []string{"with space", "ünicode", strings.Repeat("k", 256), "tab\t"} {
+		if _, err := e.store.Staff.Keyed(key).AddToAll(ctx, boss.ID, 1, false); !errors.Is(err, models.ErrBadIdempotencyKey) {
+			t.Errorf("key %q: %v; want ErrBadIdempotencyKey", key, err)
+		}
+	}
+	// A day later the key is forgotten and counts as new (one more member
+	// than at the first run: other).
+	e.clock.Advance(24*time.Hour + time.Second)
+	if n, err := e.store.Staff.Keyed("form-1").AddToAll(ctx, boss.ID, 5, false); err != nil || n != first+1 {
+		t.Fatalf("a day later: %d, %v; want %d users changed", n, err, first+1)
+	}
+	if a, _ := remaining(); a != 8 {
+		t.Errorf("remaining %d after the day-old key's new change; want 8", a)
 	}
 }

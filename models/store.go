@@ -191,7 +191,7 @@ func New(db *sql.DB, opts Options) *Store {
 		Bulk:        &Bulk{core: c, inv: invs, queued: make(chan struct{}, 1)},
 		Outbox:      &Outbox{c},
 		Events:      ev,
-		Staff:       &Staff{c},
+		Staff:       &Staff{core: c},
 		APITokens:   &APITokens{c},
 		Webhooks:    newWebhooks(c, ev),
 		Links:       &Links{c},

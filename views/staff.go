@@ -24,7 +24,13 @@ type BulkForm struct {
 	Unlimited string // "on" or "off", for BulkUnlimited
 	Errors    FieldErrors
 	Result    string // what the last run changed
+	// Key is the form's idempotency key (see models.Staff.Keyed): made
+	// when the form is rendered, so that sending it twice changes once.
+	Key string
 }
+
+// IdempotencyField is the name of the forms' idempotency key field.
+const IdempotencyField = "idempotency_key"
 
 // StaffDashboard is the /staff page.
 type StaffDashboard struct {
@@ -47,6 +53,9 @@ type StaffUsers struct {
 	// Refused is the block of a user whose form was refused (no JavaScript),
 	// shown in place of the plain one; zero when none.
 	Refused UserStat
+	// FormKey starts the idempotency keys of the page's per-user forms
+	// (UserStat.Key), made once for the page.
+	FormKey string
 }
 
 // NextURL links the next page of the same search.
@@ -76,6 +85,17 @@ type UserStat struct {
 	Action string
 	Amount string
 	Errors FieldErrors
+	// Key starts the idempotency keys of the block's forms, one for each
+	// (formKey): made when the block is rendered.
+	Key string
+}
+
+// formKey is the idempotency key of the block's form for action.
+func (s UserStat) formKey(action string) string {
+	if s.Key == "" {
+		return ""
+	}
+	return s.Key + "-" + action
 }
 
 // amountFor is the value of the amount field of the form for action: what
@@ -109,7 +129,7 @@ func (p StaffUsers) statFor(u models.User, next string) UserStat {
 	if p.Refused.User.ID == u.ID {
 		return p.Refused
 	}
-	return UserStat{User: u, Next: next}
+	return UserStat{User: u, Next: next, Key: p.FormKey + "-" + strconv.FormatInt(u.ID, 10)}
 }
 
 // StaffInvitations is a page of every member's invitations, newest first.

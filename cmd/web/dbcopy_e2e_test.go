@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -98,6 +99,26 @@ func TestDBCopyEndToEnd(t *testing.T) {
 			t.Errorf("%s differs after the copy:\n--- SQLite\n%s\n--- PostgreSQL\n%s", p, before[p], got)
 		}
 	}
+	// The key came over: the same keyed change again answers as the first
+	// did and changes nothing.
+	pgdb, err := models.Open(to)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pgdb.Close()
+	store := models.New(pgdb, models.Options{Argon: models.CheapArgon})
+	defer store.Close()
+	adminUser, err1 := store.Users.GetByUsername(ctx, "admin")
+	ben, err2 := store.Users.GetByUsername(ctx, "ben")
+	if err := errors.Join(err1, err2); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := store.Staff.Keyed("seed-key").AddToUser(ctx, adminUser.ID, ben.ID, 3); err != nil || n != 1 {
+		t.Errorf("the seed's keyed change again on PostgreSQL: %d, %v; want its first answer (1)", n, err)
+	}
+	if after, _ := store.Users.GetByUsername(ctx, "ben"); after.Allocation != ben.Allocation {
+		t.Errorf("ben's allocation %+v after the keyed change again; want %+v", after.Allocation, ben.Allocation)
+	}
 	for _, want := range []string{"pend@example.com", "rev@example.com", "exp@example.com", "dec@example.com", "bob@example.com", "carl@example.com"} {
 		if !strings.Contains(before["/invitations"], want) {
 			t.Errorf("the sent list lacks %s", want)
@@ -125,8 +146,11 @@ func pageBody(t *testing.T, client *http.Client, url string) string {
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("GET %s: %d (the session did not carry over?)", url, resp.StatusCode)
 	}
-	return string(body)
+	// The staff forms' idempotency keys are new on every render.
+	return formKeys.ReplaceAllString(string(body), `name="idempotency_key" value="…"`)
 }
+
+var formKeys = regexp.MustCompile(`name="idempotency_key" value="[^"]*"`)
 
 // seedEveryStatus makes the SQLite database at path: admin (staff), ann,
 // ben, and ann's invitations pending, revoked, expired, declined, accepted
@@ -194,7 +218,8 @@ func seedEveryStatus(ctx context.Context, t *testing.T, path string) {
 		models.NewUser{Email: "carl@example.com", Username: "carl", Password: "a long password"}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := store.Staff.AddToUser(ctx, admin.ID, ben.ID, 3); err != nil {
+	// Under an idempotency key, which the copy must carry over.
+	if _, err := store.Staff.Keyed("seed-key").AddToUser(ctx, admin.ID, ben.ID, 3); err != nil {
 		t.Fatal(err)
 	}
 	time.Sleep(1100 * time.Millisecond)
