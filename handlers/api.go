@@ -143,8 +143,9 @@ func apiUser(r *http.Request) models.User {
 // apiAuth admits requests with a live bearer token (401 otherwise).
 func (h *Handler) apiAuth(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if !ok || strings.TrimSpace(token) == "" {
+		// The scheme's name is case-insensitive (RFC 9110, 11.1).
+		scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+		if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" {
 			h.apiFail(w, r, errNoToken, models.Facts{})
 			return
 		}

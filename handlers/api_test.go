@@ -145,6 +145,10 @@ func TestAPIAuthentication(t *testing.T) {
 		{"junk token", "Bearer nope", 401},
 		{"unknown token", "Bearer " + strings.Repeat("A", 43), 401},
 		{"good token", "Bearer " + token, 200},
+		{"the scheme in any case", "bearer " + token, 200},
+		{"the scheme in capitals", "BEARER " + token, 200},
+		{"a token and no scheme", token, 401},
+		{"another scheme with the token", "Token " + token, 401},
 	} {
 		status, body, hdr := app.apiCall(t, "GET", "/api/v1/me", "", nil, "Authorization", tc.auth)
 		if status != tc.status {

@@ -71,7 +71,12 @@ func (h *Handler) recoverPanic(next http.Handler) http.Handler {
 					panic(v)
 				}
 				w.Header().Set("Connection", "close")
-				h.serverError(w, r, fmt.Errorf("panic: %v", v))
+				err := fmt.Errorf("panic: %v", v)
+				if strings.HasPrefix(r.URL.Path, "/api/") {
+					h.apiServerError(w, r, err) // an API client reads JSON, even then
+					return
+				}
+				h.serverError(w, r, err)
 			}
 		}()
 		next.ServeHTTP(w, r)

@@ -1,6 +1,14 @@
 package handlers
 
-import "testing"
+import (
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+)
 
 func TestSafeNext(t *testing.T) {
 	for _, tc := range []struct{ next, want string }{
@@ -38,5 +46,22 @@ func TestSafeNext(t *testing.T) {
 		if got := safeNext(tc.next); got != tc.want {
 			t.Errorf("safeNext(%q) = %q; want %q", tc.next, got, tc.want)
 		}
+	}
+}
+
+// A panic under /api/ is answered in the API's shape, not with a page.
+func TestPanicUnderTheAPIIsAnsweredInJSON(t *testing.T) {
+	h := &Handler{logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	boom := h.recoverPanic(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { panic("boom") }))
+	rec := httptest.NewRecorder()
+	boom.ServeHTTP(rec, httptest.NewRequest("GET", "/api/v1/me", nil))
+	var body struct {
+		Error struct{ Code, Message string } `json:"error"`
+	}
+	if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil || rec.Code != http.StatusInternalServerError || body.Error.Code != "internal_error" {
+		t.Fatalf("%d %q (%v); want 500 and a JSON error coded internal_error", rec.Code, rec.Body.String(), err)
+	}
+	if strings.Contains(rec.Body.String(), "boom") {
+		t.Error("the answer tells the panic's value")
 	}
 }

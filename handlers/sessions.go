@@ -12,8 +12,9 @@ import (
 const sessionEpoch = "epoch"
 
 // NewSessionManager configures the session cookie: HttpOnly, SameSite=Lax,
-// Secure when the site is served over https, two weeks of life renewed by use;
-// the data is kept in sessionCodec's compact form.
+// Secure when the site is served over https, two weeks of life from sign in
+// (no idle timeout: scs would rewrite the session on every request to keep
+// one); the data is kept in sessionCodec's compact form.
 func NewSessionManager(store scs.Store, secure bool) *scs.SessionManager {
 	s := scs.New()
 	s.Store = store
