@@ -162,6 +162,20 @@ func TestBrowserFirstAdminSignInAndPasswordChange(t *testing.T) {
 			chromedp.WaitVisible(chromedp.CSS(`[data-testid="nav-user"]`))},
 	)...)
 
+	// A refused change (a boosted form) leaves the address bar at /settings,
+	// not at the form's POST-only /settings/password, so a reload works.
+	do(t, ctx, "password change refused", steps(
+		[]chromedp.Action[chromedp.Void]{chromedp.Navigate(url + "/settings"), chromedp.WaitVisible(chromedp.CSS("#password-form"))},
+		fill("#current_password", "not my password"),
+		fill("#new_password", "second password"),
+		[]chromedp.Action[chromedp.Void]{chromedp.Click(chromedp.CSS(`[data-testid="password-submit"]`)),
+			chromedp.WaitVisible(chromedp.CSS(`#current_password[aria-invalid="true"]`))},
+	)...)
+	if path, err := chromedp.Run(ctx, chromedp.Evaluate[string](`location.pathname`)); err != nil || path != "/settings" {
+		t.Errorf("after a refused password change the address bar says %q (%v); want /settings", path, err)
+	}
+	do(t, ctx, "reload after the refusal", chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS("#password-form")))
+
 	do(t, ctx, "change password", steps(
 		[]chromedp.Action[chromedp.Void]{chromedp.Navigate(url + "/settings"), chromedp.WaitVisible(chromedp.CSS("#password-form"))},
 		fill("#current_password", "first password"),

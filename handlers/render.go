@@ -28,6 +28,12 @@ func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, c t
 	// The length is known: the page goes out in one piece, not in chunks.
 	hd.Set("Content-Length", strconv.Itoa(buf.Len()))
 	hd.Add("Vary", "HX-Request")
+	if status >= 400 && r.Method != http.MethodGet && r.Header.Get("HX-Boosted") == "true" {
+		// A refused boosted form stays at the page it was sent from: htmx
+		// would put the form's POST-only URL in the address bar, and a
+		// reload there answers 405.
+		hd.Set("HX-Push-Url", "false")
+	}
 	w.WriteHeader(status)
 	buf.WriteTo(w)
 }
