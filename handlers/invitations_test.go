@@ -323,6 +323,11 @@ func TestSentListPaginates(t *testing.T) {
 		t.Error("page 1 shows the oldest")
 	}
 	expect(t, "page 2", ann.get("/invitations?page=2"), http.StatusOK, "f00@example.com", "Page 2 of 2")
+	res = ann.get("/invitations?page=99")
+	expect(t, "past the last page", res, http.StatusOK, "No invitations on page 99.", `href="/invitations"`, "Back to the first page")
+	if strings.Contains(res.body, "not invited anyone") {
+		t.Error("past the last page, the list says ann has invited nobody")
+	}
 	expect(t, "panel shows Unlimited", ann.get("/"), http.StatusOK, ">Unlimited</span>")
 }
 
