@@ -161,6 +161,7 @@ func TestLinkJoinersShowEverywhereAndConfirmFirst(t *testing.T) {
 	app := newTestApp(t, withSecret())
 	ann, annUser := app.member("ann@example.com", "ann")
 	path := makeLink(t, ann, 1, "Book club")
+	expect(t, "the close button names its link", ann.get("/links"), http.StatusOK, `aria-label="Close link &#34;Book club&#34;"`)
 
 	visitor := app.client()
 	res := visitor.get(path)

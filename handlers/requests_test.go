@@ -67,7 +67,8 @@ func TestRequestNeedsConfirmation(t *testing.T) {
 	}
 
 	expect(t, "confirm POST", visitor.post(link, nil), http.StatusOK, "Request sent")
-	expect(t, "queue", staff.get("/staff/requests"), http.StatusOK, "Kim@Example.com", "I met Ann at the meetup.", "1 request waits")
+	expect(t, "queue", staff.get("/staff/requests"), http.StatusOK, "Kim@Example.com", "I met Ann at the meetup.", "1 request waits",
+		`aria-label="Approve and invite Kim@Example.com"`, `aria-label="Decline the request from Kim@Example.com"`)
 	if n := countEvents(t, app, models.EventInviteRequested); n != 1 {
 		t.Errorf("%d invite_requested events after confirming; want 1", n)
 	}

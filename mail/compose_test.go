@@ -74,3 +74,28 @@ func BenchmarkInvitationEmail(b *testing.B) {
 		c.Invitation(inv, ann)
 	}
 }
+
+// Every email's button says what it does, not "Open the link".
+func TestEmailButtonsSayWhatTheyDo(t *testing.T) {
+	c := mail.Composer{SiteName: "Beckon", BaseURL: "https://beckon.example/"}
+	ann := models.User{ID: 1, Username: "ann", Name: "Ann", Email: "ann@example.com"}
+	bea := models.User{ID: 2, Username: "bea", Email: "bea@example.com"}
+	inv := models.Invitation{Email: "bea@example.com", ExpiresAt: time.Date(2026, 12, 1, 9, 30, 0, 0, time.UTC)}
+	for _, tc := range []struct {
+		name   string
+		email  models.Email
+		button string
+	}{
+		{"confirmation", c.Confirmation(ann), "Confirm my address"},
+		{"password reset", c.PasswordReset(ann), "Choose a new password"},
+		{"invitation", c.Invitation(inv, ann), "See the invitation"},
+		{"reminder", c.InvitationReminder(inv, ann), "See the invitation"},
+		{"invitee joined", c.InviteeJoined(ann, bea), "See their profile"},
+		{"bounced", c.InvitationBounced(inv, ann), "See your invitations"},
+		{"request", c.RequestConfirmation("bea@example.com"), "Confirm my request"},
+	} {
+		if !strings.Contains(tc.email.HTML, ">"+tc.button+"</a>") || strings.Contains(tc.email.HTML, "Open the link") {
+			t.Errorf("%s: the button does not say %q:\n%s", tc.name, tc.button, tc.email.HTML)
+		}
+	}
+}

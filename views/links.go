@@ -49,3 +49,12 @@ func LinkStatusLabel(status string) string {
 	}
 	return status
 }
+
+// linkName names a link for a screen reader's list of buttons: its label,
+// or when it was made.
+func linkName(l models.Link) string {
+	if l.Label != "" {
+		return strconv.Quote(l.Label)
+	}
+	return "made " + string(appendDate(nil, l.CreatedAt, dateLayout))
+}
