@@ -80,7 +80,7 @@ func (h *Handler) passwordForgotPost(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := time.Now()
-	if ok, wait := h.forgotByIP.allow(h.clientIP(r), now); !ok {
+	if ok, wait := h.forgotByIP.allow(h.clientNet(r), now); !ok {
 		h.tooMany(w, r, int(wait.Seconds())+1, "Too many password reset requests from your network. Try again in a few minutes.")
 		return
 	}

@@ -32,7 +32,7 @@ func (h *Handler) loginPost(w http.ResponseWriter, r *http.Request) {
 	form := views.LoginForm{Login: strings.TrimSpace(r.PostForm.Get("login")), Next: r.PostForm.Get("next")}
 	password := r.PostForm.Get("password")
 	now := time.Now()
-	if ok, wait := h.loginByIP.allow(h.clientIP(r), now); !ok {
+	if ok, wait := h.loginByIP.allow(h.clientNet(r), now); !ok {
 		h.tooMany(w, r, int(wait.Seconds())+1, "Too many sign-in attempts from your network. Try again in a few minutes.")
 		return
 	}

@@ -98,6 +98,12 @@ func TestForwardedForFromTrustedProxies(t *testing.T) {
 	expect(t, "second from .1, through two proxies", c.postFrom("203.0.113.1, 10.1.2.3", "/signup", bad), http.StatusUnprocessableEntity)
 	expect(t, "third from .1, with a forged entry", c.postFrom("198.51.100.9, 203.0.113.1", "/signup", bad), http.StatusTooManyRequests)
 	expect(t, "another client", c.postFrom("203.0.113.2", "/signup", bad), http.StatusUnprocessableEntity)
+	// An IPv6 client counts as its /64: a new address from the same
+	// network for each try is the same client.
+	expect(t, "first from a /64", c.postFrom("2001:db8:1:2::1", "/signup", bad), http.StatusUnprocessableEntity)
+	expect(t, "second, another address in it", c.postFrom("2001:db8:1:2:ffff::9", "/signup", bad), http.StatusUnprocessableEntity)
+	expect(t, "third, yet another", c.postFrom("2001:db8:1:2:abcd:1:2:3", "/signup", bad), http.StatusTooManyRequests)
+	expect(t, "the next /64", c.postFrom("2001:db8:1:3::1", "/signup", bad), http.StatusUnprocessableEntity)
 }
 
 // BECKON_JOIN_RATE counts sign-up attempts per client address on every way

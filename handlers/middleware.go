@@ -287,6 +287,23 @@ func (h *Handler) clientIP(r *http.Request) string {
 	return client.String()
 }
 
+// clientNet is the key of the per-address rate limits: the client's IPv4
+// address, or the /64 network of an IPv6 one. A host or a household is
+// given a /64 whole, so a client could otherwise take a new address from it
+// for every try.
+func (h *Handler) clientNet(r *http.Request) string {
+	ip := h.clientIP(r)
+	a, err := netip.ParseAddr(ip)
+	if err != nil || a.Is4() {
+		return ip
+	}
+	p, err := a.Prefix(64)
+	if err != nil {
+		return ip
+	}
+	return p.String()
+}
+
 // trusted reports whether a is inside one of the trusted proxy networks.
 func (h *Handler) trusted(a netip.Addr) bool {
 	for _, p := range h.cfg.TrustedProxies {

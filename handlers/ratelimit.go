@@ -216,7 +216,7 @@ const joinRateMessage = "Too many sign-up attempts from your network. Try again 
 // not, it has answered 429 with Retry-After, a page or, with api, JSON with
 // the code rate_limited.
 func (h *Handler) allowJoin(w http.ResponseWriter, r *http.Request, api bool) bool {
-	ok, wait := h.joinByIP.allow(h.clientIP(r), time.Now())
+	ok, wait := h.joinByIP.allow(h.clientNet(r), time.Now())
 	if ok {
 		return true
 	}
