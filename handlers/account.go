@@ -26,7 +26,8 @@ func tokenPageHeaders(w http.ResponseWriter) {
 func (h *Handler) confirmEmail(w http.ResponseWriter, r *http.Request) {
 	tokenPageHeaders(w)
 	token := r.PathValue("token")
-	if err := h.store.Users.CheckConfirmToken(r.Context(), token); err != nil {
+	email, err := h.store.Users.CheckConfirmToken(r.Context(), token)
+	if err != nil {
 		if isTokenError(err) {
 			h.deadTokenPage(w, r, err, "confirmation")
 			return
@@ -34,7 +35,7 @@ func (h *Handler) confirmEmail(w http.ResponseWriter, r *http.Request) {
 		h.serverError(w, r, err)
 		return
 	}
-	h.render(w, r, http.StatusOK, views.ConfirmEmailPage(h.layout(r, "Confirm your email"), token))
+	h.render(w, r, http.StatusOK, views.ConfirmEmailPage(h.layout(r, "Confirm your email"), token, email))
 }
 
 // confirmEmailPost handles POST /confirm-email/{token}.

@@ -177,7 +177,7 @@ func TestConfirmEmail(t *testing.T) {
 
 	// A mail scanner fetching the link changes nothing.
 	res := app.client().get(path)
-	expect(t, "GET confirmation link", res, http.StatusOK, "Confirm my address")
+	expect(t, "GET confirmation link", res, http.StatusOK, "Confirm my address", `data-testid="confirm-address">new@example.com<`)
 	if res.header.Get("Referrer-Policy") != "no-referrer" || res.header.Get("Cache-Control") != "no-store" {
 		t.Errorf("token page headers: %v", res.header)
 	}
@@ -298,4 +298,13 @@ func TestResetEmailsToOneAddressAreLimited(t *testing.T) {
 	if n := len(app.deliver()); n != 5 {
 		t.Errorf("%d reset emails sent; want 5", n)
 	}
+}
+
+// The sign-in page says how to join, and the reset page leads back.
+func TestSignInAndResetPagesLeadOn(t *testing.T) {
+	app := newTestApp(t)
+	c := app.client()
+	expect(t, "sign in", c.get("/login"), http.StatusOK, `href="/password/forgot"`, `href="/signup"`, "How to join")
+	expect(t, "forgot password", c.get("/password/forgot"), http.StatusOK, "Remembered it?", `href="/login"`)
+	expect(t, "how to join, invite-only", c.get("/signup"), http.StatusOK, "Ask for an invitation")
 }

@@ -145,8 +145,8 @@ func TestConfirmationTokenIsStoredOnlyHashedAndSingleUse(t *testing.T) {
 	}
 	assertNoRawToken(t, e.db, token)
 
-	if err := e.store.Users.CheckConfirmToken(ctx, token); err != nil {
-		t.Fatalf("fresh token refused: %v", err)
+	if email, err := e.store.Users.CheckConfirmToken(ctx, token); err != nil || email != "new@example.com" {
+		t.Fatalf("fresh token: %q, %v; want the address it confirms, new@example.com", email, err)
 	}
 	if _, err := e.store.Users.ConfirmEmail(ctx, token); err != nil {
 		t.Fatal(err)

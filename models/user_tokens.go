@@ -76,27 +76,27 @@ func lookupUserToken(ctx context.Context, q queryer, token, purpose string, now 
 }
 
 // CheckConfirmToken reports, changing nothing, whether token would confirm
-// an address: nil, or ErrTokenUnknown, ErrTokenExpired or ErrTokenUsed.
-func (m *Users) CheckConfirmToken(ctx context.Context, token string) error {
+// an address, and which one.
+func (m *Users) CheckConfirmToken(ctx context.Context, token string) (string, error) {
 	t, err := lookupUserToken(ctx, m.db, token, purposeConfirm, m.now())
 	if err != nil {
-		return err
+		return "", err
 	}
 	return m.tokenStillFits(ctx, m.db, t)
 }
 
 // tokenStillFits refuses a confirmation token for an address the user no
-// longer has.
-func (m *Users) tokenStillFits(ctx context.Context, q queryer, t userToken) error {
-	var key string
-	err := q.QueryRowContext(ctx, `SELECT email_key FROM users WHERE id = ?`, t.userID).Scan(&key)
-	if errors.Is(err, sql.ErrNoRows) || key != t.emailKey {
-		return ErrTokenUnknown
+// longer has; it returns the address, as the user wrote it.
+func (m *Users) tokenStillFits(ctx context.Context, q queryer, t userToken) (string, error) {
+	var email, key string
+	err := q.QueryRowContext(ctx, `SELECT email, email_key FROM users WHERE id = ?`, t.userID).Scan(&email, &key)
+	if errors.Is(err, sql.ErrNoRows) || err == nil && key != t.emailKey {
+		return "", ErrTokenUnknown
 	}
 	if err != nil {
-		return fmt.Errorf("models: check token owner: %w", err)
+		return "", fmt.Errorf("models: check token owner: %w", err)
 	}
-	return nil
+	return email, nil
 }
 
 // ConfirmEmail uses a confirmation token: the user's address becomes
@@ -113,7 +113,7 @@ func (m *Users) ConfirmEmail(ctx context.Context, token string) (User, error) {
 		if err != nil {
 			return err
 		}
-		if err := m.tokenStillFits(ctx, tx, t); err != nil {
+		if _, err := m.tokenStillFits(ctx, tx, t); err != nil {
 			return err
 		}
 		if err := endUserTokens(ctx, tx, t.userID, purposeConfirm, now); err != nil {
