@@ -72,6 +72,50 @@ func insertBodies(ctx context.Context, tx *sql.Tx, id int64, e Email) error {
 	return nil
 }
 
+// BodyRetention is how long the text and HTML of an email that is done
+// with (sent, failed, cancelled or bounced) are kept after it was queued:
+// the worker needs them only until then, and the outbox row, which the
+// delivery badges and the recipient limit read, stays. Without it the
+// bodies, about a kilobyte an email, would be most of the database.
+const BodyRetention = 7 * 24 * time.Hour
+
+// pruneBatch is how many of the oldest bodies one write of PruneBodies
+// looks at, and pruneBatches how many writes one run makes at most: each
+// write is short, so the single writer is never held long.
+const (
+	pruneBatch   = 1000
+	pruneBatches = 20
+)
+
+// PruneBodies deletes the bodies of the emails done with and queued more
+// than BodyRetention ago, and returns how many. It reads the oldest bodies
+// first, a batch a write, and stops at a batch with nothing to delete: the
+// bodies are in the order their emails were queued, so after a batch of
+// young ones (or of the rare email still queued after a week) come only
+// younger ones.
+func (o *Outbox) PruneBodies(ctx context.Context) (int, error) {
+	total := 0
+	for range pruneBatches {
+		var n int64
+		err := o.write(ctx, func(ctx context.Context, tx *sql.Tx, ch *change) error {
+			res, err := tx.ExecContext(ctx, `DELETE FROM outbox_bodies WHERE outbox_id IN (
+				SELECT b.outbox_id FROM (SELECT outbox_id FROM outbox_bodies ORDER BY outbox_id LIMIT `+strconv.Itoa(pruneBatch)+`) b
+				JOIN outbox o ON o.id = b.outbox_id
+				WHERE o.status <> 'queued' AND o.created_at < ?)`, unix(o.now().Add(-BodyRetention)))
+			if err != nil {
+				return fmt.Errorf("models: prune email bodies: %w", err)
+			}
+			n, err = res.RowsAffected()
+			return err
+		})
+		total += int(n)
+		if err != nil || n == 0 {
+			return total, err
+		}
+	}
+	return total, nil
+}
+
 // QueuedEmail is an email due for delivery.
 type QueuedEmail struct {
 	ID        int64

@@ -97,3 +97,62 @@ func waitForLockWait(t *testing.T, e *env) {
 	}
 	t.Fatal("no transaction came to wait for the locked invitation")
 }
+
+// The bodies of emails done with go a week after they were queued, the
+// oldest first in batches, however many there are; a queued email keeps
+// its body, and so does one done with for less than a week.
+func TestOldEmailBodiesArePruned(t *testing.T) {
+	e := newEnv(t, func(o *models.Options) { o.InviteRate, o.RecipientRate = 0, 0 })
+	ctx := context.Background()
+	bodies := func() int {
+		t.Helper()
+		var n int
+		if err := e.db.QueryRow(`SELECT count(*) FROM outbox_bodies`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	old := e.clock.Now().Unix()
+	// One still queued from then, first of all (its next try is far off).
+	if _, err := e.db.Exec(`INSERT INTO outbox (kind, to_addr, to_key, subject, next_attempt_at, created_at) VALUES ('invitation', 'q@example.com', 'q@example.com', 'hello', ?, ?)`,
+		old+30*86400, old-1); err != nil {
+		t.Fatal(err)
+	}
+	// 2,100 sent emails, more than two batches, written as the worker
+	// leaves them.
+	if _, err := e.db.Exec(`INSERT INTO outbox (kind, to_addr, to_key, subject, status, next_attempt_at, created_at, sent_at)
+		WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2100)
+		SELECT 'invitation', 'x' || i || '@example.com', 'x' || i || '@example.com', 'hello', 'sent', ?, ?, ? FROM n`, old, old, old); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.db.Exec(`INSERT INTO outbox_bodies (outbox_id, text_body, html_body) SELECT id, 'text', 'html' FROM outbox`); err != nil {
+		t.Fatal(err)
+	}
+	// One invitation email queued then, and sent a week later.
+	u := e.user("ann@example.com", "ann", true)
+	if _, _, err := e.store.Invitations.Create(ctx, u.ID, "queued@example.com", "", 0); err != nil {
+		t.Fatal(err)
+	}
+	if got := bodies(); got != 2102 {
+		t.Fatalf("%d bodies; want 2,102", got)
+	}
+	if n, err := e.store.Outbox.PruneBodies(ctx); err != nil || n != 0 {
+		t.Fatalf("pruned %d (%v) of emails queued just now; want none", n, err)
+	}
+
+	e.clock.Advance(models.BodyRetention + time.Second)
+	// A week later: an email done with today keeps its body.
+	if _, _, err := e.store.Invitations.Create(ctx, u.ID, "today@example.com", "", 0); err != nil {
+		t.Fatal(err)
+	}
+	e.mint() // sends both invitation emails: the week-old one and today's
+	if n, err := e.store.Outbox.PruneBodies(ctx); err != nil || n != 2101 {
+		t.Fatalf("pruned %d (%v); want the 2,100 week-old sent emails and the week-old invitation", n, err)
+	}
+	if got := bodies(); got != 2 {
+		t.Errorf("%d bodies left; want the queued one's and today's", got)
+	}
+	if n, err := e.store.Outbox.PruneBodies(ctx); err != nil || n != 0 {
+		t.Errorf("a second run pruned %d (%v); want none", n, err)
+	}
+}

@@ -210,10 +210,11 @@ func sweepCmd(ctx context.Context, env *environment, name string, args []string)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(env.stdout, "expired %s; reminded %s; earned invitations for %s through %s\n",
+	fmt.Fprintf(env.stdout, "expired %s; reminded %s; earned invitations for %s through %s; deleted the bodies of %s\n",
 		plural(res.Expired, "invitation", "invitations"), plural(res.Reminded, "invitation", "invitations"),
 		plural(res.Earned.Inviters, "member", "members"),
-		plural(res.Earned.Invitees, "invitee", "invitees"))
+		plural(res.Earned.Invitees, "invitee", "invitees"),
+		plural(res.Pruned, "old email", "old emails"))
 	return nil
 }
 

@@ -259,14 +259,14 @@ func TestSweepRunsEveryPeriodicJob(t *testing.T) {
 	if err := run(ctx, []string{"sweep"}, getenv, nil, &out, io.Discard); err != nil {
 		t.Fatal(err)
 	}
-	if got, want := out.String(), "expired 1 invitation; reminded 0 invitations; earned invitations for 1 member through 1 invitee\n"; got != want {
+	if got, want := out.String(), "expired 1 invitation; reminded 0 invitations; earned invitations for 1 member through 1 invitee; deleted the bodies of 0 old emails\n"; got != want {
 		t.Errorf("first sweep printed %q; want %q", got, want)
 	}
 	out.Reset()
 	if err := run(ctx, []string{"sweep"}, getenv, nil, &out, io.Discard); err != nil {
 		t.Fatal(err)
 	}
-	if got, want := out.String(), "expired 0 invitations; reminded 0 invitations; earned invitations for 0 members through 0 invitees\n"; got != want {
+	if got, want := out.String(), "expired 0 invitations; reminded 0 invitations; earned invitations for 0 members through 0 invitees; deleted the bodies of 0 old emails\n"; got != want {
 		t.Errorf("second sweep printed %q; want %q", got, want)
 	}
 	var ue usageError

@@ -167,6 +167,9 @@ func periodicJobs(store *models.Store, logger *slog.Logger) func(context.Context
 		if res.Earned.Invitees > 0 {
 			logger.Info("earned invitations", "invitees", res.Earned.Invitees, "inviters", res.Earned.Inviters)
 		}
+		if res.Pruned > 0 {
+			logger.Info("deleted the bodies of old emails", "count", res.Pruned)
+		}
 		return res.Expired, err
 	}
 }
@@ -176,12 +179,14 @@ type sweepResult struct {
 	Expired  int
 	Reminded int
 	Earned   models.Earned
+	Pruned   int // emails whose bodies were deleted (models.BodyRetention)
 }
 
 // sweep runs every periodic job once (the server every minute, and
 // "beckon sweep"): the expiry sweep, then the reminders (of invitations
-// still pending), then earned invitations. A failing job
-// does not keep the others from running.
+// still pending), then earned invitations, then the old rate-limit
+// attempts and the bodies of old emails. A failing job does not keep the
+// others from running.
 func sweep(ctx context.Context, store *models.Store) (sweepResult, error) {
 	var res sweepResult
 	var errs []error
@@ -198,6 +203,9 @@ func sweep(ctx context.Context, store *models.Store) (sweepResult, error) {
 	// Attempts older than any rate limit's window.
 	if _, err = store.RateLimits.Sweep(ctx, 24*time.Hour); err != nil {
 		errs = append(errs, fmt.Errorf("rate limits: %w", err))
+	}
+	if res.Pruned, err = store.Outbox.PruneBodies(ctx); err != nil {
+		errs = append(errs, fmt.Errorf("email bodies: %w", err))
 	}
 	return res, errors.Join(errs...)
 }
