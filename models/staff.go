@@ -25,7 +25,8 @@ type Staff struct {
 // again (from actor, within a day) changes nothing and returns the first
 // run's count, or ErrIdempotencyKeyReused if the change asked for differs.
 // An empty key is no key; one that is not 1 to 255 visible ASCII characters
-// makes every change fail with ErrBadIdempotencyKey.
+// makes every change fail with ErrBadIdempotencyKey. Keys are a staff
+// member's: a keyed change needs an actor.
 func (s *Staff) Keyed(key string) *Staff {
 	return &Staff{core: s.core, key: key}
 }
@@ -178,6 +179,9 @@ func (s *Staff) apply(ctx context.Context, actorID int64, c allocationChange) (i
 	}
 	if s.key != "" && !ValidIdempotencyKey(s.key) {
 		return 0, ErrBadIdempotencyKey
+	}
+	if s.key != "" && actorID == 0 {
+		return 0, errors.New("models: an idempotency key is a staff member's, not the command line's")
 	}
 	var changed int
 	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx, ch *change) error {

@@ -129,7 +129,11 @@ func (p StaffUsers) statFor(u models.User, next string) UserStat {
 	if p.Refused.User.ID == u.ID {
 		return p.Refused
 	}
-	return UserStat{User: u, Next: next, Key: p.FormKey + "-" + strconv.FormatInt(u.ID, 10)}
+	s := UserStat{User: u, Next: next}
+	if p.FormKey != "" {
+		s.Key = p.FormKey + "-" + strconv.FormatInt(u.ID, 10)
+	}
+	return s
 }
 
 // StaffInvitations is a page of every member's invitations, newest first.
