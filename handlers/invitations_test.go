@@ -82,7 +82,7 @@ func TestInviteChecksAndMessages(t *testing.T) {
 
 	res = c.post("/invitations", invite("cid@example.com", ""))
 	expect(t, "second invitation (no htmx)", res, http.StatusSeeOther)
-	expect(t, "flash", c.get("/"), http.StatusOK, "Invitation sent to cid@example.com.", "You have no invitations left.")
+	expect(t, "flash", c.get("/"), http.StatusOK, "Invitation sent to cid@example.com.", "You have no invitations left.", "comes back to you")
 
 	res = c.post("/invitations", invite("dan@example.com", ""), htmx...)
 	expect(t, "none left (htmx)", res, 422, "You have no invitations left.")

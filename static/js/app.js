@@ -149,4 +149,27 @@
       .replace('{members}', isNaN(members) ? 'all' : members.toLocaleString('en-US'));
     if (window.confirm(question)) { e.detail.issueRequest(true); }
   });
+
+  // Copy buttons (data-copy: the id of the field to copy), hidden without
+  // this script. The field is selected either way, so that a browser that
+  // refuses the clipboard leaves it ready for Ctrl+C.
+  function showCopyButtons(root) {
+    root.querySelectorAll('[data-copy]').forEach(function (b) { b.hidden = false; });
+  }
+  document.addEventListener('DOMContentLoaded', function () { showCopyButtons(document); });
+  document.addEventListener('htmx:load', function (e) { showCopyButtons(e.target); });
+  document.addEventListener('click', function (e) {
+    var button = e.target.closest && e.target.closest('[data-copy]');
+    if (!button) { return; }
+    var field = document.getElementById(button.getAttribute('data-copy'));
+    if (!field) { return; }
+    field.focus();
+    field.select();
+    function done(ok) { button.textContent = ok ? 'Copied' : 'Press Ctrl+C'; }
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(field.value).then(function () { done(true); }, function () { done(document.execCommand('copy')); });
+    } else {
+      done(document.execCommand('copy'));
+    }
+  });
 })();
