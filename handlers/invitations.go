@@ -214,6 +214,32 @@ func (h *Handler) invitationRevokePost(w http.ResponseWriter, r *http.Request) {
 	h.invitationChanged(w, r, u, id, inv, err, "Withdrew the invitation to %s; you have it back.")
 }
 
+// invitationRevokeConfirm handles GET /invitations/{id}/revoke: where the
+// row's Revoke leads without JavaScript, a page that asks first (with it,
+// htmx asks and posts). It changes nothing.
+func (h *Handler) invitationRevokeConfirm(w http.ResponseWriter, r *http.Request) {
+	u, _ := currentUser(r)
+	id, ok := h.invitationID(w, r)
+	if !ok {
+		return
+	}
+	inv, err := h.store.Invitations.GetForInviter(r.Context(), u.ID, id)
+	if err == nil && inv.Status != models.StatusPending {
+		err = models.ErrNotPending
+	}
+	if err != nil {
+		h.fail(w, r, err, models.Facts{})
+		return
+	}
+	back := "/"
+	if strings.HasPrefix(r.Referer(), h.cfg.BaseURL+"/invitations") {
+		back = "/invitations"
+	}
+	h.render(w, r, http.StatusOK, views.ConfirmPage(h.layout(r, "Revoke an invitation"), views.Confirm{TestID: "revoke-confirm",
+		Heading: "Withdraw this invitation?", Question: "Withdraw the invitation to " + inv.Email + "? Its link stops working, and you get the invitation back.",
+		Action: r.URL.Path, Hidden: [][2]string{{"next", back}}, Submit: "Yes, withdraw it", Danger: true, Cancel: back}))
+}
+
 // invitationChanged answers a resend or revoke: for htmx the row and the
 // counters, otherwise a flash and a redirect back to the list.
 func (h *Handler) invitationChanged(w http.ResponseWriter, r *http.Request, u models.User, id int64, inv models.Invitation, err error, done string) {

@@ -404,3 +404,52 @@ func TestRequestLogsNeverCarryTokens(t *testing.T) {
 		}
 	}
 }
+
+// Without JavaScript, a row's Revoke asks on a page first; the page
+// changes nothing, and its button revokes. Staff get the same.
+func TestRevokeAsksFirstWithoutJavaScript(t *testing.T) {
+	app := newTestApp(t, withAllocation(3))
+	ann, annUser := app.member("ann@example.com", "ann")
+	bea, _ := app.member("bea@example.com", "bea")
+	expect(t, "invite", ann.post("/invitations", invite("bob@example.com", "")), http.StatusSeeOther)
+	list, _, _ := app.store.Invitations.List(context.Background(), models.ListFilter{InviterID: annUser.ID, PerPage: 10})
+	if len(list) != 1 {
+		t.Fatalf("%d invitations; want 1", len(list))
+	}
+	path := fmt.Sprintf("/invitations/%d/revoke", list[0].ID)
+	expect(t, "the row's Revoke asks by GET", ann.get("/"), http.StatusOK, `<form method="get" action="`+path+`"`)
+
+	page := ann.get(path)
+	expect(t, "the question", page, http.StatusOK, "Withdraw the invitation to bob@example.com?",
+		`<form method="post" action="`+path+`"`, `data-testid="revoke-confirm-submit"`, `name="next" value="/"`)
+	if inv, _ := app.store.Invitations.Get(context.Background(), list[0].ID); inv.Status != models.StatusPending {
+		t.Fatalf("the question changed the invitation: %s", inv.Status)
+	}
+	expect(t, "someone else's", bea.get(path), http.StatusNotFound)
+	expect(t, "not a number", ann.get("/invitations/x/revoke"), http.StatusNotFound)
+
+	res := ann.post(path, url.Values{"next": {"/"}})
+	if res.status != http.StatusSeeOther || res.header.Get("Location") != "/" {
+		t.Fatalf("the page's button: %d to %q; want 303 to /", res.status, res.header.Get("Location"))
+	}
+	if inv, _ := app.store.Invitations.Get(context.Background(), list[0].ID); inv.Status != models.StatusRevoked {
+		t.Fatalf("after the page's button the invitation is %s; want revoked", inv.Status)
+	}
+	expect(t, "asked again once revoked", ann.get(path), http.StatusConflict, "no longer pending")
+
+	// Staff.
+	expect(t, "invite again", ann.post("/invitations", invite("cy@example.com", "")), http.StatusSeeOther)
+	list, _, _ = app.store.Invitations.List(context.Background(), models.ListFilter{InviterID: annUser.ID, Status: models.StatusPending, PerPage: 10})
+	staffPath := fmt.Sprintf("/staff/invitations/%d/revoke", list[0].ID)
+	app.store.Users.Create(context.Background(), models.NewUser{Email: "boss@example.com", Username: "boss", Password: testPassword, Staff: true, Verified: true})
+	boss := app.client()
+	boss.login("boss", testPassword)
+	expect(t, "the staff row asks by GET", boss.get("/staff/invitations"), http.StatusOK, `<form method="get" action="`+staffPath+`"`)
+	expect(t, "the staff question", boss.get(staffPath), http.StatusOK, "Revoke the invitation from @ann to cy@example.com?",
+		`<form method="post" action="`+staffPath+`"`)
+	expect(t, "not for members", ann.get(staffPath), http.StatusForbidden)
+	expect(t, "the staff button", boss.post(staffPath, nil), http.StatusSeeOther)
+	if inv, _ := app.store.Invitations.Get(context.Background(), list[0].ID); inv.Status != models.StatusRevoked {
+		t.Errorf("after the staff button the invitation is %s; want revoked", inv.Status)
+	}
+}

@@ -87,8 +87,13 @@ func (h *Handler) staffBulkConfirm(w http.ResponseWriter, r *http.Request) {
 		h.renderDashboard(w, r, http.StatusUnprocessableEntity, in.form)
 		return
 	}
-	c := views.BulkConfirm{Form: in.form, Question: views.BulkQuestionFor(in.form, in.amount)}
-	h.render(w, r, http.StatusOK, views.BulkConfirmPage(h.layout(r, "Confirm"), c))
+	hidden := [][2]string{{"amount", in.form.Amount}, {views.IdempotencyField, in.form.Key}}
+	if kind == views.BulkUnlimited {
+		hidden = append(hidden, [2]string{"unlimited", in.form.Unlimited})
+	}
+	h.render(w, r, http.StatusOK, views.ConfirmPage(h.layout(r, "Confirm"), views.Confirm{TestID: "bulk-confirm",
+		Heading: "Are you sure?", Question: views.BulkQuestionFor(in.form, in.amount), Action: views.BulkPath(kind),
+		Hidden: hidden, Submit: "Yes, apply it", Cancel: "/staff"}))
 }
 
 // staffTopOffPost handles POST /staff/topoff.
@@ -359,6 +364,27 @@ func (h *Handler) staffInvitationRevokePost(w http.ResponseWriter, r *http.Reque
 		return
 	}
 	h.say(w, r, views.StaffInvitationRow(inv), "Revoked the invitation from @"+inv.InviterUsername+" to "+inv.Email+".")
+}
+
+// staffInvitationRevokeConfirm handles GET /staff/invitations/{id}/revoke:
+// without JavaScript, a page that asks before staff revoke (with it, htmx
+// asks and posts). It changes nothing.
+func (h *Handler) staffInvitationRevokeConfirm(w http.ResponseWriter, r *http.Request) {
+	id, ok := h.invitationID(w, r)
+	if !ok {
+		return
+	}
+	inv, err := h.store.Invitations.Get(r.Context(), id)
+	if err == nil && inv.Status != models.StatusPending {
+		err = models.ErrNotPending
+	}
+	if err != nil {
+		h.fail(w, r, err, models.Facts{})
+		return
+	}
+	h.render(w, r, http.StatusOK, views.ConfirmPage(h.layout(r, "Revoke an invitation"), views.Confirm{TestID: "staff-revoke-confirm",
+		Heading: "Revoke this invitation?", Question: "Revoke the invitation from @" + inv.InviterUsername + " to " + inv.Email + "? Its link stops working, and @" + inv.InviterUsername + " gets the invitation back.",
+		Action: views.StaffRevokePath(inv), Submit: "Yes, revoke it", Danger: true, Cancel: "/staff/invitations"}))
 }
 
 // staffAudit handles GET /staff/audit.

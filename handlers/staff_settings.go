@@ -71,7 +71,9 @@ func (h *Handler) staffExpireAllConfirm(w http.ResponseWriter, r *http.Request) 
 		h.serverError(w, r, err)
 		return
 	}
-	h.render(w, r, http.StatusOK, views.ExpireAllConfirmPage(h.layout(r, "Confirm"), stats.Pending))
+	h.render(w, r, http.StatusOK, views.ConfirmPage(h.layout(r, "Confirm"), views.Confirm{TestID: "expire-all-confirm",
+		Heading: "Are you sure?", Question: views.ExpireAllQuestion(stats.Pending), Action: "/staff/invitations/expire-all",
+		Submit: "Yes, expire them", Cancel: "/staff/settings"}))
 }
 
 // staffExpireAllPost handles POST /staff/invitations/expire-all: every

@@ -90,7 +90,9 @@ func (h *Handler) tokenRevokeConfirm(w http.ResponseWriter, r *http.Request, u m
 	}
 	for _, t := range list {
 		if t.ID == id {
-			h.render(w, r, http.StatusOK, views.TokenRevokeConfirmPage(h.layout(r, "Revoke a token"), t))
+			h.render(w, r, http.StatusOK, views.ConfirmPage(h.layout(r, "Revoke a token"), views.Confirm{TestID: "token-revoke-confirm",
+				Heading: "Revoke this token?", Question: "Programs that use the token “" + t.Name + "” stop working at once. This cannot be undone.",
+				Action: views.TokenRevokePath(t), Hidden: [][2]string{{"confirm", "yes"}}, Submit: "Yes, revoke it", Danger: true, Cancel: "/settings/tokens"}))
 			return
 		}
 	}

@@ -38,12 +38,14 @@ var auditedPages = []struct{ role, path string }{
 	{"member", "/u/ann"},
 	{"member", "/settings"},
 	{"member", "/settings/tokens"},
-	{"member", "/staff"}, // refused: the error page
+	{"member", "/invitations/{inv}/revoke"}, // the question without JavaScript
+	{"member", "/staff"},                    // refused: the error page
 	{"staff", "/staff"},
 	{"staff", "/staff/confirm?kind=addto&amount=5"},
 	{"staff", "/staff/users"},
 	{"staff", "/staff/users/{ann}"},
 	{"staff", "/staff/invitations"},
+	{"staff", "/staff/invitations/{inv}/revoke"},
 	{"staff", "/staff/audit"},
 	{"staff", "/staff/settings"},
 	{"staff", "/staff/invitations/expire-all"},
@@ -200,8 +202,10 @@ func TestBrowserAuditEveryPage(t *testing.T) {
 		t.Fatal(err)
 	}
 	// A realistic long address, which once made the home page scroll sideways on a phone.
+	var inv models.Invitation
 	for _, e := range []string{"christopher.montgomery@engineering.example.edu", "bob@example.com", "newfriend@example.com"} {
-		if _, _, err := app.store.Invitations.CreateFrom(ctx, ann, e, "See you there!", 0); err != nil {
+		var err error
+		if inv, _, err = app.store.Invitations.CreateFrom(ctx, ann, e, "See you there!", 0); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -226,7 +230,7 @@ func TestBrowserAuditEveryPage(t *testing.T) {
 			}
 			role = p.role
 		}
-		path := strings.NewReplacer("/join/{token}", join, "{ann}", strconv.FormatInt(ann.ID, 10)).Replace(p.path)
+		path := strings.NewReplacer("/join/{token}", join, "{ann}", strconv.FormatInt(ann.ID, 10), "{inv}", strconv.FormatInt(inv.ID, 10)).Replace(p.path)
 		t.Run(p.role+p.path, func(t *testing.T) {
 			auditPage(t, browser, app.srv.URL+path)
 		})

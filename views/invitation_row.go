@@ -117,9 +117,14 @@ func (m *markup) invitationRow(inv models.Invitation, now time.Time) {
 
 // actionForm opens the form of a row's action (resend, revoke), which swaps
 // the row in place (the target is its container's); with confirm, htmx asks
-// first.
+// first, and without JavaScript the form GETs a page that asks (the path's
+// GET) instead of posting.
 func (m *markup) actionForm(inv models.Invitation, action string, confirm bool) {
-	m.raw(`<form method="post" action="/invitations/`)
+	if confirm {
+		m.raw(`<form method="get" action="/invitations/`)
+	} else {
+		m.raw(`<form method="post" action="/invitations/`)
+	}
 	m.int(inv.ID)
 	m.raw("/")
 	m.raw(action)

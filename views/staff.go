@@ -38,12 +38,6 @@ type StaffDashboard struct {
 	Forms []BulkForm
 }
 
-// BulkConfirm is the confirmation step of a bulk form without JavaScript.
-type BulkConfirm struct {
-	Form     BulkForm
-	Question string
-}
-
 // StaffUsers is a page of the staff user list.
 type StaffUsers struct {
 	Users []models.User
@@ -306,7 +300,8 @@ func chartLabels(days []models.DayCount) []chartLabel {
 
 func fmtFloat(f float64) string { return strconv.FormatFloat(f, 'f', 1, 64) }
 
-func bulkPath(kind string) string { return "/staff/" + kind }
+// BulkPath is where a bulk form of kind posts.
+func BulkPath(kind string) string { return "/staff/" + kind }
 
 func bulkFormID(kind string) string { return "bulk-" + kind }
 
@@ -316,7 +311,8 @@ func userPath(u models.User, action string) string {
 	return fmt.Sprintf("/staff/users/%d/%s", u.ID, action)
 }
 
-func staffRevokePath(inv models.Invitation) string {
+// StaffRevokePath is where staff revoke inv; its GET asks first.
+func StaffRevokePath(inv models.Invitation) string {
 	return fmt.Sprintf("/staff/invitations/%d/revoke", inv.ID)
 }
 

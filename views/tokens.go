@@ -12,6 +12,7 @@ type TokenForm struct {
 	Errors FieldErrors
 }
 
-func tokenRevokePath(t models.APIToken) string {
+// TokenRevokePath is where a token's Revoke posts.
+func TokenRevokePath(t models.APIToken) string {
 	return fmt.Sprintf("/settings/tokens/%d/revoke", t.ID)
 }
