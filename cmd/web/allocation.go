@@ -7,6 +7,7 @@ import (
 	"fmt"
 
 	"github.com/beckon-app/beckon/models"
+	"github.com/beckon-app/beckon/views"
 )
 
 // The allocation commands of the seed apps, each one statement in one
@@ -29,7 +30,7 @@ func addInvitesCmd(ctx context.Context, env *environment, name string, args []st
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(env.stdout, "added %s to %s\n", plural(n, "invitation", "invitations"), plural(changed, "user", "users"))
+	fmt.Fprintf(env.stdout, "added %s to %s\n", views.Plural(n, "invitation", "invitations"), views.Plural(changed, "user", "users"))
 	return nil
 }
 
@@ -48,7 +49,7 @@ func topOffInvitesCmd(ctx context.Context, env *environment, name string, args [
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(env.stdout, "topped off %s to %s left\n", plural(changed, "user", "users"), plural(n, "invitation", "invitations"))
+	fmt.Fprintf(env.stdout, "topped off %s to %s left\n", views.Plural(changed, "user", "users"), views.Plural(n, "invitation", "invitations"))
 	return nil
 }
 
@@ -81,10 +82,10 @@ func infiniteInvitesCmd(ctx context.Context, env *environment, name string, args
 		return err
 	}
 	if turnOff {
-		fmt.Fprintf(env.stdout, "gave %s a plain allocation of %s\n", plural(changed, "user", "users"), plural(n, "invitation", "invitations"))
+		fmt.Fprintf(env.stdout, "gave %s a plain allocation of %s\n", views.Plural(changed, "user", "users"), views.Plural(n, "invitation", "invitations"))
 		return nil
 	}
-	fmt.Fprintf(env.stdout, "gave %s unlimited invitations\n", plural(changed, "user", "users"))
+	fmt.Fprintf(env.stdout, "gave %s unlimited invitations\n", views.Plural(changed, "user", "users"))
 	return nil
 }
 

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/beckon-app/beckon/models"
+	"github.com/beckon-app/beckon/views"
 )
 
 // command is one subcommand of the binary.
@@ -192,7 +193,7 @@ func expireInvitationsCmd(ctx context.Context, env *environment, name string, ar
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(env.stdout, "expired %s\n", plural(n, "invitation", "invitations"))
+	fmt.Fprintf(env.stdout, "expired %s\n", views.Plural(n, "invitation", "invitations"))
 	return nil
 }
 
@@ -211,38 +212,11 @@ func sweepCmd(ctx context.Context, env *environment, name string, args []string)
 		return err
 	}
 	fmt.Fprintf(env.stdout, "expired %s; reminded %s; earned invitations for %s through %s; deleted the bodies of %s\n",
-		plural(res.Expired, "invitation", "invitations"), plural(res.Reminded, "invitation", "invitations"),
-		plural(res.Earned.Inviters, "member", "members"),
-		plural(res.Earned.Invitees, "invitee", "invitees"),
-		plural(res.Pruned, "old email", "old emails"))
+		views.Plural(res.Expired, "invitation", "invitations"), views.Plural(res.Reminded, "invitation", "invitations"),
+		views.Plural(res.Earned.Inviters, "member", "members"),
+		views.Plural(res.Earned.Invitees, "invitee", "invitees"),
+		views.Plural(res.Pruned, "old email", "old emails"))
 	return nil
-}
-
-// plural is "1 user", "48,210 users".
-func plural(n int, one, many string) string {
-	word := many
-	if n == 1 {
-		word = one
-	}
-	return thousands(n) + " " + word
-}
-
-// thousands writes n with comma separators.
-func thousands(n int) string {
-	s := fmt.Sprint(n)
-	neg := strings.HasPrefix(s, "-")
-	s = strings.TrimPrefix(s, "-")
-	var b strings.Builder
-	for i, c := range s {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(c)
-	}
-	if neg {
-		return "-" + b.String()
-	}
-	return b.String()
 }
 
 // emailAndFlags parses the flags of a command that takes one email address,
@@ -290,7 +264,7 @@ func suspendCmd(ctx context.Context, env *environment, name string, args []strin
 				return fmt.Sprintf("@%s <%s> was already suspended; nothing changed", u.Username, u.Email), nil
 			}
 			return fmt.Sprintf("suspended @%s <%s>: revoked %s and %s", u.Username, u.Email,
-				plural(res.InvitationsRevoked, "pending invitation", "pending invitations"), plural(res.TokensRevoked, "API token", "API tokens")), nil
+				views.Plural(res.InvitationsRevoked, "pending invitation", "pending invitations"), views.Plural(res.TokensRevoked, "API token", "API tokens")), nil
 		})
 }
 

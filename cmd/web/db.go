@@ -18,6 +18,7 @@ import (
 	"github.com/alexedwards/scs/v2"
 
 	"github.com/beckon-app/beckon/models"
+	"github.com/beckon-app/beckon/views"
 )
 
 // The operations commands (SPEC section 14): version, backup and db copy,
@@ -93,7 +94,7 @@ func backupCmd(ctx context.Context, env *environment, name string, args []string
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(env.stdout, "backed up %s to %s (%s bytes)\n", cfg.DB, file, thousands(int(st.Size())))
+	fmt.Fprintf(env.stdout, "backed up %s to %s (%s bytes)\n", cfg.DB, file, views.Number(int(st.Size())))
 	return nil
 }
 
@@ -143,11 +144,11 @@ func dbCmd(ctx context.Context, env *environment, name string, args []string) er
 	}
 	total := 0
 	for _, c := range counts {
-		fmt.Fprintf(env.stdout, "%s: %s\n", c.table, plural(c.rows, "row", "rows"))
+		fmt.Fprintf(env.stdout, "%s: %s\n", c.table, views.Plural(c.rows, "row", "rows"))
 		total += c.rows
 	}
-	fmt.Fprintf(env.stdout, "copied %s, %s, from %s to %s\n", plural(len(counts), "table", "tables"),
-		plural(total, "row", "rows"), cfg.DB, redactURL(*to))
+	fmt.Fprintf(env.stdout, "copied %s, %s, from %s to %s\n", views.Plural(len(counts), "table", "tables"),
+		views.Plural(total, "row", "rows"), cfg.DB, redactURL(*to))
 	return nil
 }
 
