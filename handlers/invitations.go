@@ -231,13 +231,21 @@ func (h *Handler) invitationRevokeConfirm(w http.ResponseWriter, r *http.Request
 		h.fail(w, r, err, models.Facts{})
 		return
 	}
-	back := "/"
-	if strings.HasPrefix(r.Referer(), h.cfg.BaseURL+"/invitations") {
-		back = "/invitations"
-	}
+	back := h.rowBack(r, "")
 	h.render(w, r, http.StatusOK, views.ConfirmPage(h.layout(r, "Revoke an invitation"), views.Confirm{TestID: "revoke-confirm",
 		Heading: "Withdraw this invitation?", Question: "Withdraw the invitation to " + inv.Email + "? Its link stops working, and you get the invitation back.",
 		Action: r.URL.Path, Hidden: [][2]string{{"next", back}}, Submit: "Yes, withdraw it", Danger: true, Cancel: back}))
+}
+
+// rowBack is where an action on an invitation row returns without
+// JavaScript: next when it names a page of this site, else the sent list
+// when the row was on it, else the panel.
+func (h *Handler) rowBack(r *http.Request, next string) string {
+	back := safeNext(next)
+	if back == "/" && strings.HasPrefix(r.Referer(), h.cfg.BaseURL+"/invitations") {
+		back = "/invitations"
+	}
+	return back
 }
 
 // invitationChanged answers a resend or revoke: for htmx the row and the
@@ -252,10 +260,7 @@ func (h *Handler) invitationChanged(w http.ResponseWriter, r *http.Request, u mo
 		}
 		problem, status = e.Text(models.Facts{}), statusOf(e.Kind)
 	}
-	back := safeNext(r.PostFormValue("next"))
-	if back == "/" && strings.HasPrefix(r.Referer(), h.cfg.BaseURL+"/invitations") {
-		back = "/invitations"
-	}
+	back := h.rowBack(r, r.PostFormValue("next"))
 	if !wantsFragment(r) {
 		if err != nil {
 			h.fail(w, r, err, models.Facts{})
