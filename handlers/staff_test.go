@@ -155,7 +155,14 @@ func TestStaffUserStatFragment(t *testing.T) {
 	member, _ := app.store.Users.GetByUsername(context.Background(), "member")
 	base := fmt.Sprintf("/staff/users/%d", member.ID)
 	res := boss.get(base + "/stat")
-	expect(t, "stat", res, http.StatusOK, fmt.Sprintf(`id="user-stat-%d"`, member.ID), `data-testid="stat-remaining">1<`)
+	expect(t, "stat", res, http.StatusOK, fmt.Sprintf(`id="user-stat-%d"`, member.ID), `data-testid="stat-remaining">1<`,
+		// Each amount has a visible label, and no placeholder that reads as a value.
+		fmt.Sprintf(`<label for="user-stat-%d-topoff" class="text-sm text-gray-700">Top off to</label>`, member.ID),
+		fmt.Sprintf(`<label for="user-stat-%d-addto" class="text-sm text-gray-700">Add</label>`, member.ID),
+		fmt.Sprintf(`id="user-stat-%d-topoff"`, member.ID), fmt.Sprintf(`id="user-stat-%d-addto"`, member.ID))
+	if strings.Contains(res.body, "placeholder=") {
+		t.Error("a user's allocation forms carry a placeholder")
+	}
 	if strings.Contains(res.body, "<html") {
 		t.Error("stat fragment is a whole page")
 	}
